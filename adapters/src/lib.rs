@@ -1,0 +1,1 @@
+//! Dialect adapters: ASPOne alert SOAP service, SAS FHIR flows, document exchanges.

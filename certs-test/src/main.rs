@@ -1,0 +1,2 @@
+//! Generates the test PKI.
+fn main() {}

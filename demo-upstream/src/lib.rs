@@ -1,0 +1,1 @@
+//! In-memory demo implementation of the internal REST services behind the gateway.
