@@ -1,2 +1,6 @@
-//! The `gateway` binary.
-fn main() {}
+//! The `gateway` binary: everything lives in the library; see `gateway::cli`.
+#![forbid(unsafe_code)]
+
+fn main() -> std::process::ExitCode {
+    gateway::cli::main()
+}

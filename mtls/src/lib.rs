@@ -1,1 +1,25 @@
-//! All TLS policy of the gateway: trust stores, verifiers, CN/OU pinning, revocation, outbound identities.
+//! All TLS policy of the gateway lives here: which protocol versions and cipher suites are spoken,
+//! how trust anchors are loaded, how client certificate chains are verified, how the verified
+//! identity is extracted, and how a client is pinned by CN and OU.
+//!
+//! The `gateway` and `adapters` crates receive built `Arc<rustls::ServerConfig>` /
+//! `Arc<rustls::ClientConfig>` values and [`PeerIdentity`] values; they never touch PEM or
+//! rustls verifiers themselves. Every relaxation of the default policy is an explicit, named
+//! option (for example [`ClientAuth::Optional`] or [`ClientPolicy::AnyVerifiedClient`]).
+#![forbid(unsafe_code)]
+
+mod error;
+mod handshake;
+mod identity;
+mod material;
+mod pinning;
+mod provider;
+mod server;
+
+pub use error::TlsError;
+pub use handshake::{HandshakeFailure, classify_handshake_error};
+pub use identity::PeerIdentity;
+pub use material::{load_certificates, load_private_key};
+pub use pinning::{ClientPin, ClientPolicy, PinRefusal};
+pub use provider::{crypto_provider, install_default_provider};
+pub use server::{ClientAuth, ServerTls, ServerTlsSettings, TrustAnchors};

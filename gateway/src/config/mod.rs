@@ -1,0 +1,199 @@
+//! Configuration: parsed from YAML with unknown fields denied, validated in one pass that reports
+//! every error with its file and key, then built into [`Settings`] (TLS material loaded).
+
+mod error;
+mod raw;
+mod units;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use error::{ConfigError, ConfigErrors};
+pub use raw::{Environment, HandlerKind, LogFormat, OnUnavailable, StateBackend};
+
+/// Where secrets come from: the process environment in production, a map in tests (so that no
+/// test ever calls `set_var`).
+pub trait Env {
+    /// The value of a variable, if set.
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+/// The real process environment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+impl Env for std::collections::HashMap<String, String> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.get(name).cloned()
+    }
+}
+
+/// A validated, built configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The file it came from.
+    pub file: PathBuf,
+    /// TLS listeners.
+    pub listeners: Vec<ListenerSettings>,
+    /// Routes, in file order.
+    pub routes: Vec<RouteSettings>,
+    /// Named clients (CN and OU pinned together) with their ANS environment.
+    pub clients: BTreeMap<String, ClientSettings>,
+    /// Upstreams by name.
+    pub upstreams: BTreeMap<String, UpstreamSettings>,
+    /// Admin listener address (loopback by default).
+    pub admin_bind: SocketAddr,
+    /// Shared state.
+    pub state: StateSettings,
+    /// Logging.
+    pub logging: LoggingSettings,
+    /// How long in-flight requests may run after a shutdown signal.
+    pub shutdown_grace: Duration,
+}
+
+/// One TLS listener.
+#[derive(Debug, Clone)]
+pub struct ListenerSettings {
+    /// Its name, referenced by routes.
+    pub name: String,
+    /// Address to bind.
+    pub bind: SocketAddr,
+    /// The built TLS configuration.
+    pub tls: mtls::ServerTls,
+    /// Longest time a TLS handshake may take.
+    pub handshake_timeout: Duration,
+    /// Most connections served at once; more wait in the kernel's backlog.
+    pub max_connections: usize,
+}
+
+/// One named client.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    /// CN and OU as routes pin them.
+    pub pin: mtls::ClientPin,
+    /// The ANS environment the certificate belongs to, if said.
+    pub environment: Option<Environment>,
+}
+
+/// One route.
+#[derive(Debug, Clone)]
+pub struct RouteSettings {
+    /// Its name, in logs and metrics.
+    pub name: String,
+    /// The listener it belongs to.
+    pub listener: String,
+    /// The path prefix it matches, on segment boundaries.
+    pub path_prefix: String,
+    /// Allowed methods (`None`: any).
+    pub methods: Option<Vec<http::Method>>,
+    /// What it does.
+    pub handler: HandlerKind,
+    /// The upstream of a proxy route.
+    pub upstream: Option<String>,
+    /// Whether the prefix is removed before forwarding.
+    pub strip_prefix: bool,
+    /// Who may call it.
+    pub policy: mtls::ClientPolicy,
+    /// Largest request body accepted.
+    pub max_body_size: u64,
+    /// Longest wait for the upstream's response headers.
+    pub timeout: Duration,
+}
+
+/// One upstream.
+#[derive(Debug, Clone)]
+pub struct UpstreamSettings {
+    /// Its name.
+    pub name: String,
+    /// Base URL; the request path is appended to its path.
+    pub url: http::Uri,
+    /// Longest TCP connect.
+    pub connect_timeout: Duration,
+    /// Default longest wait for response headers (a route may override).
+    pub request_timeout: Duration,
+    /// Idle connections kept per host.
+    pub max_idle_per_host: usize,
+    /// How long an idle connection is kept.
+    pub idle_timeout: Duration,
+}
+
+/// Shared state settings.
+#[derive(Debug, Clone)]
+pub struct StateSettings {
+    /// Memory or Redis.
+    pub backend: StateBackend,
+    /// The Redis URL, read from the environment variable the file names.
+    pub redis_url: Option<String>,
+    /// Key prefix per deployment.
+    pub key_prefix: String,
+    /// Per-operation timeout.
+    pub timeout: Duration,
+    /// Behaviour when Redis is down.
+    pub on_unavailable: OnUnavailable,
+    /// Bound of the in-memory store.
+    pub max_entries: usize,
+}
+
+/// Logging settings.
+#[derive(Debug, Clone)]
+pub struct LoggingSettings {
+    /// JSON or human.
+    pub format: LogFormat,
+    /// A tracing filter directive such as `info` or `gateway=debug,info`.
+    pub level: String,
+}
+
+/// Reads, validates and builds a configuration file.
+///
+/// # Errors
+/// Every problem found, each with file, key and reason.
+pub fn load(path: &Path, env: &dyn Env) -> Result<Settings, ConfigErrors> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![ConfigError {
+            file: path.to_owned(),
+            key: "(file)".into(),
+            reason: format!("cannot read: {e}"),
+        }])
+    })?;
+    let base = path.parent().unwrap_or_else(|| Path::new("."));
+    from_yaml(&text, path, base, env)
+}
+
+/// Validates and builds a configuration held in memory; relative paths resolve against `base`.
+///
+/// # Errors
+/// Every problem found, each with file, key and reason.
+pub fn from_yaml(
+    text: &str,
+    file: &Path,
+    base: &Path,
+    env: &dyn Env,
+) -> Result<Settings, ConfigErrors> {
+    let raw: raw::RawConfig = serde_saphyr::from_str(text).map_err(|e| {
+        ConfigErrors(vec![ConfigError {
+            file: file.to_owned(),
+            key: "(yaml)".into(),
+            reason: one_line(&e.to_string()),
+        }])
+    })?;
+    validate::validate(raw, file, base, env)
+}
+
+/// serde-saphyr renders errors with a source snippet over several lines; the operator's terminal
+/// gets them on one line each, keeping the location and message.
+fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,188 @@
+//! The YAML schema as written by operators. Every struct denies unknown fields so a typo such as
+//! `requre_client_cert` is an error, not a silently ignored key. Units (durations, sizes) stay
+//! strings here and are checked in `validate`, so that every bad value is reported with its key.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConfig {
+    pub(crate) listeners: Vec<RawListener>,
+    #[serde(default)]
+    pub(crate) clients: BTreeMap<String, RawClient>,
+    #[serde(default)]
+    pub(crate) upstreams: BTreeMap<String, RawUpstream>,
+    #[serde(default)]
+    pub(crate) routes: Vec<RawRoute>,
+    pub(crate) admin: Option<RawAdmin>,
+    pub(crate) state: Option<RawState>,
+    pub(crate) logging: Option<RawLogging>,
+    pub(crate) shutdown: Option<RawShutdown>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawListener {
+    pub(crate) name: String,
+    pub(crate) bind: String,
+    pub(crate) tls: RawServerTls,
+    pub(crate) handshake_timeout: Option<String>,
+    pub(crate) max_connections: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawServerTls {
+    pub(crate) cert: String,
+    pub(crate) key: String,
+    pub(crate) client_auth: Option<RawClientAuth>,
+    pub(crate) session_cache_size: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawClientAuth {
+    pub(crate) mode: ClientAuthMode,
+    #[serde(default)]
+    pub(crate) trust_anchors: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ClientAuthMode {
+    Required,
+    Optional,
+    None,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawClient {
+    pub(crate) cn: String,
+    pub(crate) ou: String,
+    pub(crate) environment: Option<Environment>,
+}
+
+/// The ANS environment a client certificate belongs to (informative, shown in logs).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Environment {
+    /// ANS "Recette".
+    Recette,
+    /// ANS "Pré-production".
+    Preproduction,
+    /// ANS "Production".
+    Production,
+    /// The project's own test PKI.
+    Test,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawUpstream {
+    pub(crate) url: String,
+    pub(crate) connect_timeout: Option<String>,
+    pub(crate) request_timeout: Option<String>,
+    pub(crate) pool: Option<RawPool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPool {
+    pub(crate) max_idle_per_host: Option<usize>,
+    pub(crate) idle_timeout: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRoute {
+    pub(crate) name: String,
+    pub(crate) listener: Option<String>,
+    pub(crate) path_prefix: String,
+    pub(crate) methods: Option<Vec<String>>,
+    pub(crate) handler: HandlerKind,
+    pub(crate) upstream: Option<String>,
+    #[serde(default)]
+    pub(crate) strip_prefix: bool,
+    #[serde(default)]
+    pub(crate) allowed_clients: Vec<String>,
+    #[serde(default)]
+    pub(crate) allow_any_verified_client: bool,
+    #[serde(default)]
+    pub(crate) allow_anonymous: bool,
+    pub(crate) max_body_size: Option<String>,
+    pub(crate) timeout: Option<String>,
+}
+
+/// What a route does with a request.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum HandlerKind {
+    /// Streams the request to an upstream and the answer back.
+    Proxy,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAdmin {
+    pub(crate) bind: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawState {
+    pub(crate) backend: StateBackend,
+    /// Name of the environment variable holding the Redis URL (it may carry a password).
+    pub(crate) url_env: Option<String>,
+    pub(crate) key_prefix: Option<String>,
+    pub(crate) timeout: Option<String>,
+    pub(crate) on_unavailable: Option<OnUnavailable>,
+    pub(crate) max_entries: Option<usize>,
+}
+
+/// Where shared state lives.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum StateBackend {
+    /// In this process only (the single-node default).
+    Memory,
+    /// In Redis, shared by every instance.
+    Redis,
+}
+
+/// What to do when Redis cannot be reached.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OnUnavailable {
+    /// Refuse the request (503): the default.
+    Refuse,
+    /// Fall back to in-memory state, with a loud warning and a metric.
+    FallbackToMemory,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLogging {
+    pub(crate) format: Option<LogFormat>,
+    pub(crate) level: Option<String>,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// One JSON object a line.
+    Json,
+    /// Human-readable lines.
+    #[default]
+    Human,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawShutdown {
+    pub(crate) grace_period: Option<String>,
+}

@@ -1,0 +1,449 @@
+//! The one validation pass: checks every key, resolves references, loads TLS material, and
+//! reports all problems together.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::error::Collector;
+use super::raw::{
+    ClientAuthMode, RawClient, RawConfig, RawListener, RawRoute, RawState, RawUpstream,
+};
+use super::units::{parse_duration, parse_size};
+use super::{
+    ConfigErrors, Env, ListenerSettings, LogFormat, LoggingSettings, OnUnavailable, RouteSettings,
+    Settings, StateBackend, StateSettings, UpstreamSettings, ClientSettings,
+};
+
+const DEFAULT_ADMIN_BIND: &str = "127.0.0.1:9901";
+
+pub(super) fn validate(
+    raw: RawConfig,
+    file: &Path,
+    base: &Path,
+    env: &dyn Env,
+) -> Result<Settings, ConfigErrors> {
+    let mut c = Collector::new(file.to_owned());
+    if raw.listeners.is_empty() {
+        c.push("listeners", "at least one listener is required");
+    }
+    let mut listener_names = HashSet::new();
+    let mut listeners = Vec::new();
+    let mut pinnable = BTreeMap::new();
+    for (i, l) in raw.listeners.iter().enumerate() {
+        let key = format!("listeners[{i}]");
+        if !listener_names.insert(l.name.clone()) {
+            c.push(format!("{key}.name"), format!("duplicate listener name `{}`", l.name));
+        }
+        let mode = l.tls.client_auth.as_ref().map_or(ClientAuthMode::None, |a| a.mode);
+        pinnable.insert(l.name.clone(), mode != ClientAuthMode::None);
+        if let Some(built) = listener(&mut c, &key, l, base) {
+            listeners.push(built);
+        }
+    }
+    let clients = clients(&mut c, &raw.clients);
+    let upstreams = upstreams(&mut c, &raw.upstreams);
+    let routes = routes(&mut c, &raw, &pinnable, &clients, &upstreams);
+    let admin_bind = raw.admin.as_ref().map_or(DEFAULT_ADMIN_BIND, |a| a.bind.as_str());
+    let admin_bind = c.check("admin.bind", parse_addr(admin_bind));
+    let state = state(&mut c, raw.state.as_ref(), env);
+    let logging = LoggingSettings {
+        format: raw.logging.as_ref().and_then(|l| l.format).unwrap_or(LogFormat::Human),
+        level: raw
+            .logging
+            .as_ref()
+            .and_then(|l| l.level.clone())
+            .unwrap_or_else(|| "info".into()),
+    };
+    if let Err(e) = tracing_subscriber::EnvFilter::try_new(&logging.level) {
+        c.push("logging.level", format!("`{}` is not a log filter: {e}", logging.level));
+    }
+    let shutdown_grace = raw
+        .shutdown
+        .as_ref()
+        .and_then(|s| s.grace_period.as_deref())
+        .map_or(Ok(Duration::from_secs(30)), parse_duration);
+    let shutdown_grace = c.check("shutdown.grace_period", shutdown_grace);
+    let settings = (|| {
+        Some(Settings {
+            file: file.to_owned(),
+            listeners,
+            clients,
+            routes,
+            upstreams,
+            admin_bind: admin_bind?,
+            state: state?,
+            logging,
+            shutdown_grace: shutdown_grace?,
+        })
+    })();
+    c.finish(settings)
+}
+
+fn parse_addr(text: &str) -> Result<SocketAddr, String> {
+    text.parse()
+        .map_err(|_| format!("`{text}` is not an address such as `127.0.0.1:8443` or `[::1]:8443`"))
+}
+
+fn duration_or(value: Option<&str>, default: Duration) -> Result<Duration, String> {
+    value.map_or(Ok(default), parse_duration)
+}
+
+fn resolve(base: &Path, path: &str) -> PathBuf {
+    base.join(path)
+}
+
+fn listener(
+    c: &mut Collector,
+    key: &str,
+    l: &RawListener,
+    base: &Path,
+) -> Option<ListenerSettings> {
+    let bind = c.check(format!("{key}.bind"), parse_addr(&l.bind));
+    let handshake_timeout = c.check(
+        format!("{key}.handshake_timeout"),
+        duration_or(l.handshake_timeout.as_deref(), Duration::from_secs(10)),
+    );
+    let max_connections = l.max_connections.unwrap_or(10_000);
+    if max_connections == 0 {
+        c.push(format!("{key}.max_connections"), "must be at least 1");
+    }
+    let client_auth = match &l.tls.client_auth {
+        None => Some(mtls::ClientAuth::None),
+        Some(auth) => {
+            let akey = format!("{key}.tls.client_auth.trust_anchors");
+            match (auth.mode, auth.trust_anchors.is_empty()) {
+                (ClientAuthMode::None, true) => Some(mtls::ClientAuth::None),
+                (ClientAuthMode::None, false) => {
+                    c.push(akey, "trust anchors are given but mode is `none`");
+                    None
+                }
+                (_, true) => {
+                    c.push(akey, "at least one CA certificate (PEM or DER) is required");
+                    None
+                }
+                (mode, false) => {
+                    let paths: Vec<PathBuf> =
+                        auth.trust_anchors.iter().map(|p| resolve(base, p)).collect();
+                    match mtls::TrustAnchors::from_files(&paths) {
+                        Ok(a) if mode == ClientAuthMode::Required => {
+                            Some(mtls::ClientAuth::Required(a))
+                        }
+                        Ok(a) => Some(mtls::ClientAuth::Optional(a)),
+                        Err(e) => {
+                            c.push(akey, e.to_string());
+                            None
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let tls = client_auth.and_then(|client_auth| {
+        let settings = mtls::ServerTlsSettings {
+            cert_chain: resolve(base, &l.tls.cert),
+            key: resolve(base, &l.tls.key),
+            client_auth,
+            session_cache_size: l.tls.session_cache_size.unwrap_or(1024),
+        };
+        c.check(
+            format!("{key}.tls"),
+            mtls::ServerTls::build(&settings).map_err(|e| e.to_string()),
+        )
+    });
+    Some(ListenerSettings {
+        name: l.name.clone(),
+        bind: bind?,
+        tls: tls?,
+        handshake_timeout: handshake_timeout?,
+        max_connections,
+    })
+}
+
+fn clients(
+    c: &mut Collector,
+    raw: &BTreeMap<String, RawClient>,
+) -> BTreeMap<String, ClientSettings> {
+    let mut seen = BTreeMap::new();
+    let mut out = BTreeMap::new();
+    for (name, client) in raw {
+        let key = format!("clients.{name}");
+        if client.cn.trim().is_empty() {
+            c.push(format!("{key}.cn"), "must not be empty");
+        }
+        if client.ou.trim().is_empty() {
+            c.push(format!("{key}.ou"), "must not be empty");
+        }
+        if let Some(other) = seen.insert((client.cn.clone(), client.ou.clone()), name.clone()) {
+            c.push(key.clone(), format!("same CN and OU as client `{other}`"));
+        }
+        out.insert(
+            name.clone(),
+            ClientSettings {
+                pin: mtls::ClientPin {
+                    name: name.clone(),
+                    cn: client.cn.clone(),
+                    ou: client.ou.clone(),
+                },
+                environment: client.environment,
+            },
+        );
+    }
+    out
+}
+
+fn upstreams(
+    c: &mut Collector,
+    raw: &BTreeMap<String, RawUpstream>,
+) -> BTreeMap<String, UpstreamSettings> {
+    let mut out = BTreeMap::new();
+    for (name, u) in raw {
+        let key = format!("upstreams.{name}");
+        let url = match u.url.parse::<http::Uri>() {
+            Ok(url) if url.scheme_str() == Some("http") && url.host().is_some() => Some(url),
+            Ok(url) if url.scheme_str() == Some("https") => {
+                c.push(
+                    format!("{key}.url"),
+                    "https upstreams are not supported by the proxy handler yet; use http on a trusted network",
+                );
+                None
+            }
+            _ => {
+                c.push(
+                    format!("{key}.url"),
+                    format!("`{}` is not an absolute http URL", u.url),
+                );
+                None
+            }
+        };
+        let pool = u.pool.as_ref();
+        let connect_timeout = c.check(
+            format!("{key}.connect_timeout"),
+            duration_or(u.connect_timeout.as_deref(), Duration::from_secs(2)),
+        );
+        let request_timeout = c.check(
+            format!("{key}.request_timeout"),
+            duration_or(u.request_timeout.as_deref(), Duration::from_secs(30)),
+        );
+        let idle_timeout = c.check(
+            format!("{key}.pool.idle_timeout"),
+            duration_or(
+                pool.and_then(|p| p.idle_timeout.as_deref()),
+                Duration::from_secs(90),
+            ),
+        );
+        if let (Some(url), Some(connect_timeout), Some(request_timeout), Some(idle_timeout)) =
+            (url, connect_timeout, request_timeout, idle_timeout)
+        {
+            out.insert(
+                name.clone(),
+                UpstreamSettings {
+                    name: name.clone(),
+                    url,
+                    connect_timeout,
+                    request_timeout,
+                    max_idle_per_host: pool.and_then(|p| p.max_idle_per_host).unwrap_or(64),
+                    idle_timeout,
+                },
+            );
+        }
+    }
+    out
+}
+
+fn routes(
+    c: &mut Collector,
+    raw: &RawConfig,
+    pinnable: &BTreeMap<String, bool>,
+    clients: &BTreeMap<String, ClientSettings>,
+    upstreams: &BTreeMap<String, UpstreamSettings>,
+) -> Vec<RouteSettings> {
+    let mut names = HashSet::new();
+    let mut prefixes = BTreeSet::new();
+    let mut out = Vec::new();
+    for (i, r) in raw.routes.iter().enumerate() {
+        let key = format!("routes[{i}]");
+        if !names.insert(r.name.clone()) {
+            c.push(format!("{key}.name"), format!("duplicate route name `{}`", r.name));
+        }
+        let listener = match (&r.listener, raw.listeners.len()) {
+            (Some(l), _) if pinnable.contains_key(l) => Some(l.clone()),
+            (Some(l), _) => {
+                c.push(format!("{key}.listener"), format!("no listener is named `{l}`"));
+                None
+            }
+            (None, 1) => raw.listeners.first().map(|l| l.name.clone()),
+            (None, _) => {
+                c.push(
+                    format!("{key}.listener"),
+                    "required when there is more than one listener",
+                );
+                None
+            }
+        };
+        if !r.path_prefix.starts_with('/') {
+            c.push(format!("{key}.path_prefix"), "must start with `/`");
+        }
+        if let Some(l) = &listener {
+            if !prefixes.insert((l.clone(), r.path_prefix.clone())) {
+                c.push(
+                    format!("{key}.path_prefix"),
+                    format!("another route of listener `{l}` has the prefix `{}`", r.path_prefix),
+                );
+            }
+        }
+        let methods = r.methods.as_ref().map(|ms| {
+            ms.iter()
+                .enumerate()
+                .filter_map(|(j, m)| {
+                    c.check(
+                        format!("{key}.methods[{j}]"),
+                        http::Method::from_bytes(m.as_bytes())
+                            .map_err(|_| format!("`{m}` is not an HTTP method")),
+                    )
+                })
+                .collect::<Vec<_>>()
+        });
+        match (&r.upstream, r.handler) {
+            (None, super::HandlerKind::Proxy) => {
+                c.push(format!("{key}.upstream"), "a proxy route needs an upstream");
+            }
+            (Some(u), _) if !upstreams.contains_key(u) && !raw.upstreams.contains_key(u) => {
+                c.push(format!("{key}.upstream"), format!("no upstream is named `{u}`"));
+            }
+            _ => {}
+        }
+        let policy = policy(c, &key, r, listener.as_deref(), pinnable, clients);
+        let max_body_size = c.check(
+            format!("{key}.max_body_size"),
+            r.max_body_size.as_deref().map_or(Ok(10 << 20), parse_size),
+        );
+        let default_timeout = r
+            .upstream
+            .as_ref()
+            .and_then(|u| upstreams.get(u))
+            .map_or(Duration::from_secs(30), |u| u.request_timeout);
+        let timeout = c.check(
+            format!("{key}.timeout"),
+            duration_or(r.timeout.as_deref(), default_timeout),
+        );
+        if let (Some(listener), Some(policy), Some(max_body_size), Some(timeout)) =
+            (listener, policy, max_body_size, timeout)
+        {
+            out.push(RouteSettings {
+                name: r.name.clone(),
+                listener,
+                path_prefix: r.path_prefix.clone(),
+                methods,
+                handler: r.handler,
+                upstream: r.upstream.clone(),
+                strip_prefix: r.strip_prefix,
+                policy,
+                max_body_size,
+                timeout,
+            });
+        }
+    }
+    out
+}
+
+fn policy(
+    c: &mut Collector,
+    key: &str,
+    r: &RawRoute,
+    listener: Option<&str>,
+    pinnable: &BTreeMap<String, bool>,
+    clients: &BTreeMap<String, ClientSettings>,
+) -> Option<mtls::ClientPolicy> {
+    let chosen = [
+        !r.allowed_clients.is_empty(),
+        r.allow_any_verified_client,
+        r.allow_anonymous,
+    ];
+    if chosen.iter().filter(|b| **b).count() != 1 {
+        c.push(
+            key,
+            "say who may call this route with exactly one of: `allowed_clients` (a list), \
+             `allow_any_verified_client: true`, `allow_anonymous: true`",
+        );
+        return None;
+    }
+    let has_certs = listener.and_then(|l| pinnable.get(l)).copied().unwrap_or(true);
+    if !has_certs && !r.allow_anonymous {
+        c.push(
+            key,
+            "the listener does not ask for client certificates (client_auth mode `none`), so only \
+             `allow_anonymous: true` can work here",
+        );
+        return None;
+    }
+    if r.allow_anonymous {
+        return Some(mtls::ClientPolicy::Anonymous);
+    }
+    if r.allow_any_verified_client {
+        return Some(mtls::ClientPolicy::AnyVerifiedClient);
+    }
+    let mut pins = Vec::new();
+    for (j, name) in r.allowed_clients.iter().enumerate() {
+        match clients.get(name) {
+            Some(client) => pins.push(client.pin.clone()),
+            None => c.push(
+                format!("{key}.allowed_clients[{j}]"),
+                format!("no client is named `{name}`"),
+            ),
+        }
+    }
+    (pins.len() == r.allowed_clients.len()).then_some(mtls::ClientPolicy::Pinned(pins))
+}
+
+fn state(c: &mut Collector, raw: Option<&RawState>, env: &dyn Env) -> Option<StateSettings> {
+    let Some(raw) = raw else {
+        return Some(StateSettings {
+            backend: StateBackend::Memory,
+            redis_url: None,
+            key_prefix: "gateway".into(),
+            timeout: Duration::from_millis(500),
+            on_unavailable: OnUnavailable::Refuse,
+            max_entries: 100_000,
+        });
+    };
+    let redis_url = match (raw.backend, &raw.url_env) {
+        (StateBackend::Memory, Some(_)) => {
+            c.push("state.url_env", "only used with `backend: redis`");
+            None
+        }
+        (StateBackend::Memory, None) => None,
+        (StateBackend::Redis, None) => {
+            c.push(
+                "state.url_env",
+                "name the environment variable that holds the Redis URL (secrets never sit in the file)",
+            );
+            None
+        }
+        (StateBackend::Redis, Some(var)) => match env.var(var) {
+            Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => Some(url),
+            Some(_) => {
+                c.push("state.url_env", format!("`{var}` does not hold a redis:// or rediss:// URL"));
+                None
+            }
+            None => {
+                c.push("state.url_env", format!("environment variable `{var}` is not set"));
+                None
+            }
+        },
+    };
+    let timeout = c.check(
+        "state.timeout",
+        duration_or(raw.timeout.as_deref(), Duration::from_millis(500)),
+    )?;
+    let settings = StateSettings {
+        backend: raw.backend,
+        redis_url,
+        key_prefix: raw.key_prefix.clone().unwrap_or_else(|| "gateway".into()),
+        timeout,
+        on_unavailable: raw.on_unavailable.unwrap_or(OnUnavailable::Refuse),
+        max_entries: raw.max_entries.unwrap_or(100_000),
+    };
+    (raw.backend == StateBackend::Memory || settings.redis_url.is_some()).then_some(settings)
+}

@@ -1,0 +1,217 @@
+//! Starting, reloading and stopping a gateway.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{self, ConfigErrors, Env, Settings};
+use crate::routing::Runtime;
+use crate::{admin, server};
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A listener's address could not be bound.
+    #[error("cannot bind {what} on {addr}: {source}")]
+    Bind {
+        /// Which listener (or `admin`).
+        what: String,
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// Why a reload was refused; the running configuration stays in force.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    /// The new file is invalid.
+    #[error("{0}")]
+    Invalid(#[from] ConfigErrors),
+    /// The change needs a restart (listeners added, removed or moved; admin or state changed).
+    #[error("{0} (restart the gateway to apply it)")]
+    NeedsRestart(String),
+}
+
+/// A running gateway.
+pub struct Gateway {
+    inner: Arc<Inner>,
+    tasks: JoinSet<()>,
+}
+
+pub(crate) struct Inner {
+    settings: Mutex<Settings>,
+    runtime: Arc<ArcSwap<Runtime>>,
+    tls: HashMap<String, Arc<ArcSwap<rustls::ServerConfig>>>,
+    addrs: HashMap<String, SocketAddr>,
+    admin_addr: SocketAddr,
+    shutdown: CancellationToken,
+}
+
+// === impl Gateway ===
+
+impl Gateway {
+    /// Binds every listener and the admin listener, then serves in the background.
+    ///
+    /// # Errors
+    /// [`StartError::Bind`] when an address is taken or not allowed.
+    pub async fn start(settings: Settings) -> Result<Self, StartError> {
+        // Install the recorder before anything is counted, or early counts would be lost.
+        crate::telemetry::prometheus();
+        let shutdown = CancellationToken::new();
+        let runtime = Arc::new(ArcSwap::from_pointee(Runtime::build(&settings)));
+        let mut tasks = JoinSet::new();
+        let mut tls = HashMap::new();
+        let mut addrs = HashMap::new();
+        let mut bound = Vec::new();
+        for l in &settings.listeners {
+            let tcp = TcpListener::bind(l.bind).await.map_err(|source| StartError::Bind {
+                what: format!("listener `{}`", l.name),
+                addr: l.bind,
+                source,
+            })?;
+            let addr = tcp.local_addr().map_err(|source| StartError::Bind {
+                what: format!("listener `{}`", l.name),
+                addr: l.bind,
+                source,
+            })?;
+            let config = Arc::new(ArcSwap::new(l.tls.config()));
+            tls.insert(l.name.clone(), Arc::clone(&config));
+            addrs.insert(l.name.clone(), addr);
+            bound.push(server::Listener {
+                name: l.name.as_str().into(),
+                tcp,
+                tls: config,
+                handshake_timeout: l.handshake_timeout,
+                max_connections: l.max_connections,
+            });
+        }
+        let admin_tcp = TcpListener::bind(settings.admin_bind)
+            .await
+            .map_err(|source| StartError::Bind {
+                what: "admin".into(),
+                addr: settings.admin_bind,
+                source,
+            })?;
+        let admin_addr = admin_tcp.local_addr().map_err(|source| StartError::Bind {
+            what: "admin".into(),
+            addr: settings.admin_bind,
+            source,
+        })?;
+        let grace = settings.shutdown_grace;
+        let inner = Arc::new(Inner {
+            settings: Mutex::new(settings),
+            runtime: Arc::clone(&runtime),
+            tls,
+            addrs,
+            admin_addr,
+            shutdown: shutdown.clone(),
+        });
+        for listener in bound {
+            tracing::info!(listener = %listener.name, addr = ?listener.tcp.local_addr().ok(), "listening");
+            tasks.spawn(server::serve(
+                listener,
+                Arc::clone(&runtime),
+                shutdown.clone(),
+                grace,
+            ));
+        }
+        tracing::info!(addr = %admin_addr, "admin listening");
+        tasks.spawn(admin::serve(admin_tcp, Arc::clone(&inner), shutdown));
+        Ok(Self { inner, tasks })
+    }
+
+    /// The bound address of a listener (useful when the file says port 0).
+    #[must_use]
+    pub fn addr(&self, listener: &str) -> Option<SocketAddr> {
+        self.inner.addrs.get(listener).copied()
+    }
+
+    /// The bound admin address.
+    #[must_use]
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.inner.admin_addr
+    }
+
+    /// Applies a new configuration: routes, clients, upstreams and TLS material are replaced
+    /// atomically; requests in flight finish under the old ones.
+    ///
+    /// # Errors
+    /// [`ReloadError::NeedsRestart`] when the change touches what only a restart can apply.
+    pub fn reload(&self, new: Settings) -> Result<(), ReloadError> {
+        self.inner.apply(new)
+    }
+
+    /// Reads the running configuration's file again and applies it.
+    ///
+    /// # Errors
+    /// An invalid file or a change that needs a restart; the running configuration stays.
+    pub fn reload_from_file(&self, env: &dyn Env) -> Result<(), ReloadError> {
+        self.inner.reload_from_file(env)
+    }
+
+    /// A token that stops the gateway when cancelled (signal handlers hold a clone).
+    #[must_use]
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.inner.shutdown.clone()
+    }
+
+    /// Stops accepting, lets in-flight requests finish within the grace period, and returns when
+    /// every listener has stopped.
+    pub async fn shutdown(mut self) {
+        self.inner.shutdown.cancel();
+        while self.tasks.join_next().await.is_some() {}
+    }
+
+    /// Waits until the gateway stops (after its shutdown token is cancelled).
+    pub async fn wait(mut self) {
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+// === impl Inner ===
+
+impl Inner {
+    pub(crate) fn reload_from_file(&self, env: &dyn Env) -> Result<(), ReloadError> {
+        let file: PathBuf = self.lock().file.clone();
+        let new = config::load(&file, env)?;
+        self.apply(new)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Settings> {
+        // A poisoned lock only means a reload panicked half-way; the settings inside are whole.
+        self.settings
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn apply(&self, new: Settings) -> Result<(), ReloadError> {
+        let mut current = self.lock();
+        let old_binds: Vec<_> = current.listeners.iter().map(|l| (&l.name, l.bind)).collect();
+        let new_binds: Vec<_> = new.listeners.iter().map(|l| (&l.name, l.bind)).collect();
+        if old_binds != new_binds {
+            return Err(ReloadError::NeedsRestart(
+                "listeners were added, removed, renamed or moved".into(),
+            ));
+        }
+        if current.admin_bind != new.admin_bind {
+            return Err(ReloadError::NeedsRestart("admin.bind changed".into()));
+        }
+        for l in &new.listeners {
+            if let Some(slot) = self.tls.get(&l.name) {
+                slot.store(l.tls.config());
+            }
+        }
+        self.runtime.store(Arc::new(Runtime::build(&new)));
+        tracing::info!(file = %new.file.display(), routes = new.routes.len(), "configuration reloaded");
+        *current = new;
+        Ok(())
+    }
+}

@@ -1,0 +1,150 @@
+//! The gateway's own errors and their one mapping to the wire for REST callers:
+//! `application/problem+json` (RFC 9457) with a status that says who is at fault.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use http::{HeaderValue, Response, StatusCode, header};
+
+/// Who caused a failure: decides the status class, the metric label and whether a retry helps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The caller (4xx).
+    Downstream,
+    /// The upstream service (502/504).
+    Upstream,
+    /// The gateway itself (500).
+    Internal,
+}
+
+/// Why the gateway answered a request itself instead of the upstream.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// No route of this listener matches the path.
+    #[error("no route matches this path")]
+    RouteNotFound,
+    /// The route exists but not for this method.
+    #[error("method not allowed on this route")]
+    MethodNotAllowed {
+        /// The methods the route accepts.
+        allowed: Vec<http::Method>,
+    },
+    /// The client presented no certificate on a route that needs one.
+    #[error("{0}")]
+    Unauthenticated(mtls::PinRefusal),
+    /// The client's certificate is not allowed on the route.
+    #[error("{0}")]
+    Forbidden(mtls::PinRefusal),
+    /// The body is larger than the route allows.
+    #[error("request body larger than {limit} bytes")]
+    PayloadTooLarge {
+        /// The route's limit.
+        limit: u64,
+    },
+    /// The upstream could not be reached or failed before answering.
+    #[error("upstream `{upstream}` failed: {reason}")]
+    UpstreamUnavailable {
+        /// The upstream's name.
+        upstream: String,
+        /// What happened (for the log only).
+        reason: String,
+    },
+    /// The upstream did not answer in time.
+    #[error("upstream `{upstream}` did not answer within {after:?}")]
+    UpstreamTimeout {
+        /// The upstream's name.
+        upstream: String,
+        /// The budget that ran out.
+        after: Duration,
+    },
+    /// A bug or resource problem in the gateway.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+// === impl GatewayError ===
+
+impl GatewayError {
+    /// Who is at fault.
+    #[must_use]
+    pub fn fault(&self) -> Fault {
+        match self {
+            Self::UpstreamUnavailable { .. } | Self::UpstreamTimeout { .. } => Fault::Upstream,
+            Self::Internal(_) => Fault::Internal,
+            _ => Fault::Downstream,
+        }
+    }
+
+    /// The HTTP status.
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::RouteNotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UpstreamUnavailable { .. } => StatusCode::BAD_GATEWAY,
+            Self::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn slug(&self) -> &'static str {
+        match self {
+            Self::RouteNotFound => "route-not-found",
+            Self::MethodNotAllowed { .. } => "method-not-allowed",
+            Self::Unauthenticated(_) => "client-certificate-required",
+            Self::Forbidden(_) => "client-not-allowed",
+            Self::PayloadTooLarge { .. } => "payload-too-large",
+            Self::UpstreamUnavailable { .. } => "upstream-unavailable",
+            Self::UpstreamTimeout { .. } => "upstream-timeout",
+            Self::Internal(_) => "internal-error",
+        }
+    }
+
+    /// What the caller is told: enough to act on, nothing internal (no upstream address, no
+    /// expected CN, no stack).
+    fn public_detail(&self) -> String {
+        match self {
+            Self::UpstreamUnavailable { .. } => "the service behind the gateway is unavailable".into(),
+            Self::UpstreamTimeout { .. } => "the service behind the gateway did not answer in time".into(),
+            Self::Internal(_) => "the gateway failed to handle the request".into(),
+            other => other.to_string(),
+        }
+    }
+
+    /// The problem+json response.
+    #[must_use]
+    pub fn to_response(&self, request_id: &str) -> Response<Body> {
+        let status = self.status();
+        let body = serde_json::json!({
+            "type": format!("urn:gateway:problem:{}", self.slug()),
+            "title": status.canonical_reason().unwrap_or("Error"),
+            "status": status.as_u16(),
+            "detail": self.public_detail(),
+            "request_id": request_id,
+        });
+        let mut response = Response::new(Body::from(body.to_string()));
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Self::MethodNotAllowed { allowed } = self {
+            let list = allowed.iter().map(http::Method::as_str).collect::<Vec<_>>().join(", ");
+            if let Ok(v) = HeaderValue::from_str(&list) {
+                headers.insert(header::ALLOW, v);
+            }
+        }
+        if let Self::Unauthenticated(_) = self {
+            // No HTTP auth scheme fits a TLS client certificate; say so plainly.
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("TLS-client-certificate"),
+            );
+        }
+        response
+    }
+}

@@ -1,0 +1,148 @@
+//! The streaming reverse proxy handler.
+//!
+//! Bodies are never buffered: the request body streams to the upstream through a size limiter,
+//! the response body streams back. Identity headers are the gateway's own (see
+//! [`crate::headers`]); whatever the caller sent under those names is dropped.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::body::Body;
+use http::{Request, Response, Uri, header};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use crate::body::LimitedBody;
+use crate::config::UpstreamSettings;
+use crate::headers;
+use crate::problem::GatewayError;
+use crate::routing::{Route, RequestContext};
+
+/// An upstream with its connection pool.
+pub(crate) struct Upstream {
+    pub(crate) settings: UpstreamSettings,
+    client: Client<HttpConnector, Body>,
+}
+
+impl Upstream {
+    pub(crate) fn new(settings: UpstreamSettings) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(settings.connect_timeout));
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(settings.max_idle_per_host)
+            .pool_idle_timeout(settings.idle_timeout)
+            .build(connector);
+        Self { settings, client }
+    }
+}
+
+/// Forwards one request.
+pub(crate) async fn forward(
+    req: Request<Incoming>,
+    route: &Route,
+    upstream: &Upstream,
+    ctx: &RequestContext,
+) -> Result<Response<Body>, GatewayError> {
+    let limit = route.settings.max_body_size;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return Err(GatewayError::PayloadTooLarge { limit });
+    }
+    let (mut parts, body) = req.into_parts();
+    parts.uri = upstream_uri(&upstream.settings.url, &route.settings, &parts.uri)?;
+    // The upstream side speaks HTTP/1.1 whatever the caller spoke.
+    parts.version = http::Version::HTTP_11;
+    headers::prepare_request(&mut parts.headers, ctx);
+    let exceeded = Arc::new(AtomicBool::new(false));
+    let body = Body::new(LimitedBody::new(body, limit, Arc::clone(&exceeded)));
+    let request = Request::from_parts(parts, body);
+
+    let name = &upstream.settings.name;
+    let sent = tokio::time::timeout(route.settings.timeout, upstream.client.request(request)).await;
+    let response = match sent {
+        Err(_) => {
+            return Err(GatewayError::UpstreamTimeout {
+                upstream: name.clone(),
+                after: route.settings.timeout,
+            });
+        }
+        Ok(Err(_)) if exceeded.load(Ordering::Relaxed) => {
+            return Err(GatewayError::PayloadTooLarge { limit });
+        }
+        Ok(Err(e)) => return Err(classify(name, upstream, &e)),
+        Ok(Ok(response)) => response,
+    };
+    let (mut parts, body) = response.into_parts();
+    headers::prepare_response(&mut parts.headers);
+    Ok(Response::from_parts(parts, Body::new(body)))
+}
+
+fn classify(
+    name: &str,
+    upstream: &Upstream,
+    err: &hyper_util::client::legacy::Error,
+) -> GatewayError {
+    let timed_out = error_chain(err).any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+    });
+    if err.is_connect() && timed_out {
+        return GatewayError::UpstreamTimeout {
+            upstream: name.to_owned(),
+            after: upstream.settings.connect_timeout,
+        };
+    }
+    let reason = error_chain(err)
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ");
+    GatewayError::UpstreamUnavailable {
+        upstream: name.to_owned(),
+        reason,
+    }
+}
+
+fn error_chain<'a>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(err), |e| e.source())
+}
+
+/// The upstream URI: the upstream's base path, then the request path (without the route prefix
+/// when `strip_prefix` is set), then the query untouched.
+fn upstream_uri(
+    base: &Uri,
+    route: &crate::config::RouteSettings,
+    incoming: &Uri,
+) -> Result<Uri, GatewayError> {
+    let path = incoming.path();
+    let rest = if route.strip_prefix {
+        path.strip_prefix(route.path_prefix.trim_end_matches('/'))
+            .unwrap_or(path)
+    } else {
+        path
+    };
+    let mut target = base.path().trim_end_matches('/').to_owned();
+    if !rest.starts_with('/') {
+        target.push('/');
+    }
+    target.push_str(rest);
+    if let Some(q) = incoming.query() {
+        target.push('?');
+        target.push_str(q);
+    }
+    let mut parts = base.clone().into_parts();
+    parts.path_and_query = Some(
+        target
+            .parse()
+            .map_err(|e| GatewayError::Internal(format!("bad upstream path: {e}")))?,
+    );
+    Uri::from_parts(parts).map_err(|e| GatewayError::Internal(format!("bad upstream URI: {e}")))
+}

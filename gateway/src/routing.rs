@@ -1,0 +1,184 @@
+//! Matching a request to a route, enforcing the route's client policy, and dispatching to its
+//! handler. One access-log line and the request metrics are written here for every request.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use http::{HeaderValue, Request, Response};
+use hyper::body::Incoming;
+
+use crate::config::{HandlerKind, RouteSettings, Settings};
+use crate::problem::GatewayError;
+use crate::proxy::{self, Upstream};
+use crate::server::ConnectionInfo;
+use crate::{headers, telemetry};
+
+/// What a handler knows about the request besides the request itself.
+pub(crate) struct RequestContext {
+    pub(crate) conn: Arc<ConnectionInfo>,
+    pub(crate) request_id: String,
+    pub(crate) route_name: String,
+    pub(crate) client_name: Option<String>,
+    pub(crate) authority: Option<HeaderValue>,
+}
+
+/// A route with its handler built.
+pub(crate) struct Route {
+    pub(crate) settings: RouteSettings,
+    handler: Handler,
+}
+
+enum Handler {
+    Proxy(Arc<Upstream>),
+}
+
+/// Everything a reload replaces at once: routes per listener and upstream pools.
+pub(crate) struct Runtime {
+    tables: HashMap<String, Vec<Arc<Route>>>,
+}
+
+// === impl Runtime ===
+
+impl Runtime {
+    pub(crate) fn build(settings: &Settings) -> Self {
+        let upstreams: BTreeMap<String, Arc<Upstream>> = settings
+            .upstreams
+            .iter()
+            .map(|(name, u)| (name.clone(), Arc::new(Upstream::new(u.clone()))))
+            .collect();
+        let mut tables: HashMap<String, Vec<Arc<Route>>> = HashMap::new();
+        for route in &settings.routes {
+            let handler = match route.handler {
+                HandlerKind::Proxy => {
+                    // Validation guarantees the upstream exists for proxy routes.
+                    let Some(upstream) = route.upstream.as_ref().and_then(|u| upstreams.get(u))
+                    else {
+                        continue;
+                    };
+                    Handler::Proxy(Arc::clone(upstream))
+                }
+            };
+            tables
+                .entry(route.listener.clone())
+                .or_default()
+                .push(Arc::new(Route {
+                    settings: route.clone(),
+                    handler,
+                }));
+        }
+        // Longest prefix first, so `/sas/fhir/` wins over `/sas/`.
+        for routes in tables.values_mut() {
+            routes.sort_by_key(|r| std::cmp::Reverse(r.settings.path_prefix.len()));
+        }
+        Self { tables }
+    }
+
+    fn find(&self, listener: &str, path: &str) -> Option<&Arc<Route>> {
+        self.tables
+            .get(listener)?
+            .iter()
+            .find(|r| prefix_matches(&r.settings.path_prefix, path))
+    }
+}
+
+/// A prefix matches on segment boundaries: `/sas` matches `/sas` and `/sas/x`, not `/sasx`.
+fn prefix_matches(prefix: &str, path: &str) -> bool {
+    match path.strip_prefix(prefix) {
+        Some(rest) => prefix.ends_with('/') || rest.is_empty() || rest.starts_with('/'),
+        None => false,
+    }
+}
+
+/// Handles one request of a connection.
+pub(crate) async fn handle(
+    runtime: Arc<Runtime>,
+    conn: Arc<ConnectionInfo>,
+    req: Request<Incoming>,
+) -> Response<Body> {
+    let started = Instant::now();
+    let request_id = headers::request_id(req.headers());
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let route = runtime.find(&conn.listener, &path).cloned();
+    let route_name = route
+        .as_ref()
+        .map_or_else(|| "(none)".to_owned(), |r| r.settings.name.clone());
+    let result = match route {
+        None => Err(GatewayError::RouteNotFound),
+        Some(route) => dispatch(&route, req, &conn, &request_id).await,
+    };
+    let (mut response, error) = match result {
+        Ok(response) => (response, None),
+        Err(e) => (e.to_response(&request_id), Some(e)),
+    };
+    response
+        .headers_mut()
+        .insert("x-request-id", headers::encode(&request_id));
+    telemetry::record_request(&telemetry::AccessRecord {
+        listener: &conn.listener,
+        route: &route_name,
+        method: method.as_str(),
+        path: &path,
+        status: response.status().as_u16(),
+        elapsed: started.elapsed(),
+        request_id: &request_id,
+        client_cn: conn.identity.as_ref().and_then(|i| i.cn.as_deref()),
+        peer: conn.peer,
+        error: error.as_ref(),
+    });
+    response
+}
+
+async fn dispatch(
+    route: &Route,
+    req: Request<Incoming>,
+    conn: &Arc<ConnectionInfo>,
+    request_id: &str,
+) -> Result<Response<Body>, GatewayError> {
+    let client_name = route
+        .settings
+        .policy
+        .check(conn.identity.as_deref())
+        .map_err(|refusal| match refusal {
+            mtls::PinRefusal::NoCertificate => GatewayError::Unauthenticated(refusal),
+            mtls::PinRefusal::NotAllowed { .. } => GatewayError::Forbidden(refusal),
+        })?
+        .map(str::to_owned);
+    if let Some(methods) = &route.settings.methods {
+        if !methods.contains(req.method()) {
+            return Err(GatewayError::MethodNotAllowed {
+                allowed: methods.clone(),
+            });
+        }
+    }
+    let ctx = RequestContext {
+        conn: Arc::clone(conn),
+        request_id: request_id.to_owned(),
+        route_name: route.settings.name.clone(),
+        client_name,
+        authority: req
+            .uri()
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok()),
+    };
+    match &route.handler {
+        Handler::Proxy(upstream) => proxy::forward(req, route, upstream, &ctx).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_matches;
+
+    #[test]
+    fn prefixes_match_on_segments() {
+        assert!(prefix_matches("/sas", "/sas"));
+        assert!(prefix_matches("/sas", "/sas/Slot"));
+        assert!(!prefix_matches("/sas", "/sasx"));
+        assert!(prefix_matches("/sas/", "/sas/Slot"));
+        assert!(!prefix_matches("/sas/", "/sas"));
+        assert!(prefix_matches("/", "/anything"));
+    }
+}

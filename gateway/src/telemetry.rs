@@ -1,0 +1,112 @@
+//! Logs and metrics: the tracing subscriber, the Prometheus recorder, and the few functions
+//! that record what happened (so metric names live in one file).
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::config::{LogFormat, LoggingSettings};
+use crate::problem::{Fault, GatewayError};
+
+static PROMETHEUS: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the process-wide Prometheus recorder once and returns its handle. Several gateways in
+/// one process (tests) share it.
+pub fn prometheus() -> PrometheusHandle {
+    PROMETHEUS
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Suffix("duration_seconds".into()),
+                    &[
+                        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+                        2.5, 5.0, 10.0,
+                    ],
+                )
+                .unwrap_or_else(|_| PrometheusBuilder::new());
+            let recorder = builder.build_recorder();
+            let handle = recorder.handle();
+            // Fails only if another recorder was installed first; the handle then renders
+            // nothing, which the admin tests would show.
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!("a metrics recorder was already installed; /metrics stays empty");
+            }
+            handle
+        })
+        .clone()
+}
+
+/// Installs the global tracing subscriber. Returns false when one was already installed.
+pub fn init_logging(settings: &LoggingSettings) -> bool {
+    let filter = tracing_subscriber::EnvFilter::try_new(&settings.level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match settings.format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init()
+            .is_ok(),
+        LogFormat::Human => builder.try_init().is_ok(),
+    }
+}
+
+/// One request's outcome, for the access log and the request metrics.
+pub(crate) struct AccessRecord<'a> {
+    pub(crate) listener: &'a str,
+    pub(crate) route: &'a str,
+    pub(crate) method: &'a str,
+    pub(crate) path: &'a str,
+    pub(crate) status: u16,
+    pub(crate) elapsed: Duration,
+    pub(crate) request_id: &'a str,
+    pub(crate) client_cn: Option<&'a str>,
+    pub(crate) peer: SocketAddr,
+    pub(crate) error: Option<&'a GatewayError>,
+}
+
+pub(crate) fn record_request(r: &AccessRecord<'_>) {
+    let status = r.status.to_string();
+    metrics::counter!("gateway_requests_total", "route" => r.route.to_owned(), "status" => status)
+        .increment(1);
+    metrics::histogram!("gateway_request_duration_seconds", "route" => r.route.to_owned())
+        .record(r.elapsed.as_secs_f64());
+    let latency_ms = r.elapsed.as_secs_f64() * 1000.0;
+    let client_cn = r.client_cn.unwrap_or("-");
+    match r.error {
+        None => tracing::info!(
+            target: "gateway::access",
+            listener = r.listener, route = r.route, method = r.method, path = r.path,
+            status = r.status, latency_ms, request_id = r.request_id, client_cn,
+            peer = %r.peer, "request"
+        ),
+        Some(e) => {
+            if e.fault() == Fault::Upstream {
+                let upstream = match e {
+                    GatewayError::UpstreamUnavailable { upstream, .. }
+                    | GatewayError::UpstreamTimeout { upstream, .. } => upstream.as_str(),
+                    _ => "",
+                };
+                let kind = if r.status == 504 { "timeout" } else { "unavailable" };
+                metrics::counter!("gateway_upstream_errors_total",
+                    "upstream" => upstream.to_owned(), "kind" => kind)
+                .increment(1);
+            }
+            tracing::warn!(
+                target: "gateway::access",
+                listener = r.listener, route = r.route, method = r.method, path = r.path,
+                status = r.status, latency_ms, request_id = r.request_id, client_cn,
+                peer = %r.peer, error = %e, "request refused"
+            );
+        }
+    }
+}
+
+pub(crate) fn record_handshake(listener: &str, outcome: &'static str) {
+    metrics::counter!("gateway_tls_handshakes_total",
+        "listener" => listener.to_owned(), "outcome" => outcome)
+    .increment(1);
+}
