@@ -1,0 +1,368 @@
+//! Hardened XML → [`Element`] tree builder on quick-xml's `NsReader`.
+//!
+//! quick-xml never expands entities itself; we go further and refuse any DOCTYPE,
+//! so no entity can even be declared. Every bound of [`Limits`] is checked as soon
+//! as the event that crosses it is read, before anything is allocated for it.
+
+use quick_xml::events::{BytesRef, BytesStart, Event};
+use quick_xml::name::ResolveResult;
+use quick_xml::{NsReader, escape::EscapeError, name::NamespaceError};
+
+use crate::envelope_error::{echo, echo_bytes};
+use crate::{Attribute, Element, EnvelopeError, Limits};
+
+/// Parses a whole document into its root element, enforcing `limits`.
+pub(crate) fn parse_document(input: &[u8], limits: &Limits) -> Result<Element, EnvelopeError> {
+    if input.len() > limits.max_bytes {
+        return Err(EnvelopeError::TooLarge {
+            size: input.len(),
+            limit: limits.max_bytes,
+        });
+    }
+    // Without quick-xml's `encoding` feature every byte is read as UTF-8; say so
+    // plainly instead of failing later with a confusing error.
+    if input.starts_with(&[0xFE, 0xFF]) || input.starts_with(&[0xFF, 0xFE]) {
+        return Err(EnvelopeError::UnsupportedEncoding {
+            encoding: "UTF-16".to_owned(),
+        });
+    }
+    let mut builder = Builder {
+        reader: NsReader::from_reader(input),
+        limits,
+        stack: Vec::new(),
+        root: None,
+        elements: 0,
+        seen_any: false,
+    };
+    let config = builder.reader.config_mut();
+    config.trim_text(false);
+    config.check_end_names = true;
+    config.check_comments = true;
+    config.expand_empty_elements = false;
+    builder.run(input.len())
+}
+
+struct Builder<'i, 'l> {
+    reader: NsReader<&'i [u8]>,
+    limits: &'l Limits,
+    stack: Vec<Element>,
+    root: Option<Element>,
+    elements: usize,
+    seen_any: bool,
+}
+
+// === impl Builder ===
+
+impl Builder<'_, '_> {
+    fn run(mut self, input_len: usize) -> Result<Element, EnvelopeError> {
+        loop {
+            let start = self.position();
+            let (resolved, event) = match self.reader.read_resolved_event() {
+                Ok((resolved, event)) => (element_ns(resolved), event),
+                Err(error) => return Err(map_reader_error(error, self.error_position())),
+            };
+            let end = self.position();
+            let first = !self.seen_any;
+            self.seen_any = true;
+            match event {
+                Event::Decl(decl) => {
+                    if !first {
+                        return Err(EnvelopeError::Malformed {
+                            position: end,
+                            detail: "XML declaration not at the start of the document".into(),
+                        });
+                    }
+                    if let Some(Ok(encoding)) = decl.encoding() {
+                        let encoding = encoding.to_ascii_lowercase();
+                        if !matches!(encoding.as_slice(), b"utf-8" | b"utf8" | b"us-ascii") {
+                            return Err(EnvelopeError::UnsupportedEncoding {
+                                encoding: echo_bytes(&encoding),
+                            });
+                        }
+                    }
+                }
+                Event::PI(pi) => {
+                    return Err(EnvelopeError::ProcessingInstruction {
+                        target: echo_bytes(pi.target()),
+                        position: end,
+                    });
+                }
+                Event::DocType(_) => return Err(EnvelopeError::Doctype { position: end }),
+                Event::Comment(_) => {}
+                Event::Start(tag) => {
+                    let element = self.open(resolved, &tag, start, end)?;
+                    self.stack.push(element);
+                }
+                Event::Empty(tag) => {
+                    let element = self.open(resolved, &tag, start, end)?;
+                    self.close(element);
+                }
+                Event::End(_) => {
+                    // quick-xml checks that end tags match; an unmatched end is an
+                    // error before we get here, so the stack cannot be empty.
+                    if let Some(mut element) = self.stack.pop() {
+                        element.span.end = end;
+                        self.close(element);
+                    }
+                }
+                Event::Text(text) => {
+                    let text = text
+                        .xml10_content()
+                        .map_err(|_| EnvelopeError::InvalidUtf8 { position: end })?;
+                    self.text(&text, end)?;
+                }
+                Event::CData(cdata) => {
+                    let text = cdata
+                        .xml10_content()
+                        .map_err(|_| EnvelopeError::InvalidUtf8 { position: end })?;
+                    // CDATA is never whitespace-only "formatting": refuse it outside the root.
+                    if self.stack.is_empty() {
+                        return Err(self.outside_root(end));
+                    }
+                    self.text(&text, end)?;
+                }
+                Event::GeneralRef(reference) => {
+                    let c = resolve_reference(&reference, end)?;
+                    if self.stack.is_empty() {
+                        return Err(self.outside_root(end));
+                    }
+                    self.text(c.encode_utf8(&mut [0; 4]), end)?;
+                }
+                Event::Eof => break,
+            }
+        }
+        if !self.stack.is_empty() {
+            return Err(EnvelopeError::Truncated {
+                position: input_len,
+            });
+        }
+        self.root.ok_or(EnvelopeError::Empty)
+    }
+
+    fn position(&self) -> usize {
+        usize::try_from(self.reader.buffer_position()).unwrap_or(usize::MAX)
+    }
+
+    fn error_position(&self) -> usize {
+        usize::try_from(self.reader.error_position()).unwrap_or(usize::MAX)
+    }
+
+    fn outside_root(&self, position: usize) -> EnvelopeError {
+        if self.root.is_some() {
+            EnvelopeError::ContentAfterEnvelope { position }
+        } else {
+            EnvelopeError::TextOutsideRoot { position }
+        }
+    }
+
+    /// Builds the element for a start or empty tag, checking every limit first.
+    fn open(
+        &mut self,
+        ns: Result<Option<String>, Vec<u8>>,
+        tag: &BytesStart<'_>,
+        start: usize,
+        end: usize,
+    ) -> Result<Element, EnvelopeError> {
+        if self.root.is_some() {
+            return Err(EnvelopeError::ContentAfterEnvelope { position: end });
+        }
+        if self.stack.len() >= self.limits.max_depth {
+            return Err(EnvelopeError::TooDeep {
+                limit: self.limits.max_depth,
+                position: end,
+            });
+        }
+        self.elements += 1;
+        if self.elements > self.limits.max_elements {
+            return Err(EnvelopeError::TooManyElements {
+                limit: self.limits.max_elements,
+                position: end,
+            });
+        }
+        let ns = ns.map_err(|prefix| EnvelopeError::UnboundPrefix {
+            prefix: echo_bytes(&prefix),
+            position: end,
+        })?;
+        let name = std::str::from_utf8(tag.local_name().into_inner())
+            .map_err(|_| EnvelopeError::InvalidUtf8 { position: end })?
+            .to_owned();
+        let attrs = self.attributes(tag, &name, end)?;
+        Ok(Element {
+            ns,
+            name,
+            attrs,
+            children: Vec::new(),
+            text: String::new(),
+            span: start..end,
+        })
+    }
+
+    fn attributes(
+        &self,
+        tag: &BytesStart<'_>,
+        element: &str,
+        end: usize,
+    ) -> Result<Vec<Attribute>, EnvelopeError> {
+        let mut attrs: Vec<Attribute> = Vec::new();
+        for (count, attr) in tag.attributes().enumerate() {
+            // Count before looking at the attribute so that 10,000 attributes cost
+            // at most `max_attributes` iterations of the (quadratic) duplicate check.
+            if count >= self.limits.max_attributes {
+                return Err(EnvelopeError::TooManyAttributes {
+                    element: echo(element),
+                    limit: self.limits.max_attributes,
+                    position: end,
+                });
+            }
+            let attr = attr.map_err(|e| EnvelopeError::Malformed {
+                position: end,
+                detail: echo(&e.to_string()),
+            })?;
+            if attr.key.as_namespace_binding().is_some() {
+                continue;
+            }
+            if attr.value.len() > self.limits.max_text_len {
+                return Err(EnvelopeError::TextTooLong {
+                    limit: self.limits.max_text_len,
+                    position: end,
+                });
+            }
+            let (resolved, local) = self.reader.resolve_attribute(attr.key);
+            let ns = element_ns(resolved).map_err(|prefix| EnvelopeError::UnboundPrefix {
+                prefix: echo_bytes(&prefix),
+                position: end,
+            })?;
+            let name = std::str::from_utf8(local.into_inner())
+                .map_err(|_| EnvelopeError::InvalidUtf8 { position: end })?
+                .to_owned();
+            let value = attr
+                .unescape_value()
+                .map_err(|e| map_reader_error(e, end))?
+                .into_owned();
+            check_chars(&value, end)?;
+            // Namespaces in XML forbid two attributes with the same expanded name,
+            // even when written with different prefixes.
+            if attrs.iter().any(|a| a.ns == ns && a.name == name) {
+                return Err(EnvelopeError::Malformed {
+                    position: end,
+                    detail: format!("duplicate attribute {:?}", echo(&name)),
+                });
+            }
+            attrs.push(Attribute { ns, name, value });
+        }
+        Ok(attrs)
+    }
+
+    fn close(&mut self, element: Element) {
+        match self.stack.last_mut() {
+            Some(parent) => parent.children.push(element),
+            None => self.root = Some(element),
+        }
+    }
+
+    fn text(&mut self, text: &str, end: usize) -> Result<(), EnvelopeError> {
+        check_chars(text, end)?;
+        let Some(current) = self.stack.last_mut() else {
+            if is_xml_whitespace(text) {
+                return Ok(());
+            }
+            return Err(self.outside_root(end));
+        };
+        if current.text.len() + text.len() > self.limits.max_text_len {
+            return Err(EnvelopeError::TextTooLong {
+                limit: self.limits.max_text_len,
+                position: end,
+            });
+        }
+        current.text.push_str(text);
+        Ok(())
+    }
+}
+
+/// Owned namespace of an element or attribute; `Err(prefix)` for an undeclared prefix.
+fn element_ns(resolved: ResolveResult<'_>) -> Result<Option<String>, Vec<u8>> {
+    match resolved {
+        ResolveResult::Unbound => Ok(None),
+        ResolveResult::Bound(ns) => Ok(Some(String::from_utf8_lossy(ns.into_inner()).into_owned())),
+        ResolveResult::Unknown(prefix) => Err(prefix),
+    }
+}
+
+/// Resolves `&name;` or `&#n;`: only the five predefined entities and character
+/// references to characters XML allows.
+fn resolve_reference(reference: &BytesRef<'_>, end: usize) -> Result<char, EnvelopeError> {
+    if reference.is_char_ref() {
+        let c = reference
+            .resolve_char_ref()
+            .map_err(|e| map_reader_error(e, end))?
+            .ok_or(EnvelopeError::Malformed {
+                position: end,
+                detail: "unreadable character reference".into(),
+            })?;
+        if !is_xml_char(c) {
+            return Err(EnvelopeError::InvalidCharacter {
+                codepoint: u32::from(c),
+                position: end,
+            });
+        }
+        return Ok(c);
+    }
+    match &**reference {
+        b"lt" => Ok('<'),
+        b"gt" => Ok('>'),
+        b"amp" => Ok('&'),
+        b"apos" => Ok('\''),
+        b"quot" => Ok('"'),
+        other => Err(EnvelopeError::UndefinedEntity {
+            name: echo_bytes(other),
+            position: end,
+        }),
+    }
+}
+
+fn check_chars(text: &str, end: usize) -> Result<(), EnvelopeError> {
+    match text.chars().find(|c| !is_xml_char(*c)) {
+        Some(c) => Err(EnvelopeError::InvalidCharacter {
+            codepoint: u32::from(c),
+            position: end,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// XML 1.0 `Char` production (surrogates cannot occur in a Rust `char`).
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+}
+
+pub(crate) fn is_xml_whitespace(text: &str) -> bool {
+    text.bytes()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+}
+
+fn map_reader_error(error: quick_xml::Error, position: usize) -> EnvelopeError {
+    use quick_xml::Error;
+    use quick_xml::errors::SyntaxError;
+    match error {
+        Error::Syntax(
+            SyntaxError::UnclosedTag
+            | SyntaxError::UnclosedComment
+            | SyntaxError::UnclosedCData
+            | SyntaxError::UnclosedDoctype
+            | SyntaxError::UnclosedPIOrXmlDecl,
+        ) => EnvelopeError::Truncated { position },
+        Error::Encoding(_) => EnvelopeError::InvalidUtf8 { position },
+        Error::Escape(EscapeError::UnrecognizedEntity(_, name)) => EnvelopeError::UndefinedEntity {
+            name: echo(&name),
+            position,
+        },
+        Error::Namespace(NamespaceError::UnknownPrefix(prefix)) => EnvelopeError::UnboundPrefix {
+            prefix: echo_bytes(&prefix),
+            position,
+        },
+        other => EnvelopeError::Malformed {
+            position,
+            detail: echo(&other.to_string()),
+        },
+    }
+}
