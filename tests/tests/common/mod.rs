@@ -1,0 +1,195 @@
+//! Shared helpers of the end-to-end tests: the test PKI, a gateway started from YAML on
+//! loopback, TLS clients presenting test certificates, and small upstreams.
+#![allow(dead_code, clippy::unwrap_used, missing_docs, unreachable_pub)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+pub fn pki_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../certs-test/pki")
+}
+
+pub fn pki(rel: &str) -> PathBuf {
+    pki_dir().join(rel)
+}
+
+/// One certificate of the test PKI's manifest.
+pub fn manifest(name: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(pki("manifest.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["certificates"][name].clone()
+}
+
+/// Builds settings from YAML whose relative paths resolve in the test PKI folder.
+pub fn settings(yaml: &str) -> Result<gateway::config::Settings, gateway::config::ConfigErrors> {
+    gateway::config::from_yaml(
+        yaml,
+        Path::new("test.yaml"),
+        &pki_dir(),
+        &HashMap::<String, String>::new(),
+    )
+}
+
+pub async fn start(yaml: &str) -> gateway::Gateway {
+    mtls::install_default_provider();
+    let s = settings(yaml).unwrap_or_else(|e| panic!("invalid test config:\n{e}"));
+    gateway::Gateway::start(s).await.unwrap()
+}
+
+/// A listener block, requiring or optionally accepting client certificates.
+pub fn listener(mode: &str) -> String {
+    format!(
+        r#"
+listeners:
+  - name: edge
+    bind: 127.0.0.1:0
+    tls:
+      cert: server.pem
+      key: server.key
+      client_auth:
+        mode: {mode}
+        trust_anchors: [root-ca.cer, intermediate-ca.cer]
+admin:
+  bind: 127.0.0.1:0
+clients:
+  sas-recette:
+    cn: sas-agregateur-recette
+    ou: "499700234190004"
+    environment: recette
+"#
+    )
+}
+
+/// A client TLS configuration trusting the test CA, presenting `client` (a name under
+/// `clients/`), with the given ALPN protocols.
+pub fn client_config(client: Option<&str>, alpn: &[&[u8]]) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(pki("ca-bundle.pem")).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots);
+    let mut config = match client {
+        Some(name) => {
+            let chain: Vec<CertificateDer<'static>> =
+                CertificateDer::pem_file_iter(pki(&format!("clients/{name}.pem")))
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect();
+            let key = PrivateKeyDer::from_pem_file(pki(&format!("clients/{name}.key"))).unwrap();
+            builder.with_client_auth_cert(chain, key).unwrap()
+        }
+        None => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    Arc::new(config)
+}
+
+pub async fn connect(
+    addr: SocketAddr,
+    config: Arc<rustls::ClientConfig>,
+) -> std::io::Result<TlsStream<TcpStream>> {
+    let tcp = TcpStream::connect(addr).await?;
+    TlsConnector::from(config)
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+}
+
+/// A response with its body collected.
+pub struct Answer {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+    pub version: http::Version,
+}
+
+impl Answer {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+}
+
+/// Sends one request over a new connection presenting `client`; HTTP/2 when `h2`.
+pub async fn send(
+    addr: SocketAddr,
+    client: Option<&str>,
+    h2: bool,
+    req: Request<Full<Bytes>>,
+) -> Result<Answer, Box<dyn std::error::Error + Send + Sync>> {
+    let alpn: &[&[u8]] = if h2 { &[b"h2"] } else { &[b"http/1.1"] };
+    let tls = connect(addr, client_config(client, alpn)).await?;
+    let io = TokioIo::new(tls);
+    let response: Response<hyper::body::Incoming> = if h2 {
+        let (mut sender, conn) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), io).await?;
+        tokio::spawn(conn);
+        sender.send_request(req).await?
+    } else {
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(io).await?;
+        tokio::spawn(conn);
+        sender.send_request(req).await?
+    };
+    let status = response.status().as_u16();
+    let version = response.version();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await?.to_bytes();
+    Ok(Answer {
+        status,
+        headers,
+        body,
+        version,
+    })
+}
+
+pub fn get(path: &str) -> Request<Full<Bytes>> {
+    Request::get(format!("https://localhost{path}"))
+        .header("host", "localhost")
+        .body(Full::new(Bytes::new()))
+        .unwrap()
+}
+
+/// The error chain of a failed exchange, flattened for assertions.
+pub fn describe(err: &(dyn std::error::Error + 'static)) -> String {
+    std::iter::successors(Some(err), |e| e.source())
+        .map(|e| format!("{e:?}"))
+        .collect::<Vec<_>>()
+        .join(" <- ")
+}
+
+/// An upstream that waits before answering.
+pub async fn slow_upstream(delay: Duration) -> SocketAddr {
+    let app = axum::Router::new().fallback(move || async move {
+        tokio::time::sleep(delay).await;
+        "slow answer"
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+/// A loopback port with nothing listening.
+pub async fn closed_port() -> SocketAddr {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    drop(l);
+    addr
+}
