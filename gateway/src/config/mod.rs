@@ -179,21 +179,23 @@ pub fn from_yaml(
     env: &dyn Env,
 ) -> Result<Settings, ConfigErrors> {
     let raw: raw::RawConfig = serde_saphyr::from_str(text).map_err(|e| {
+        let (key, reason) = locate(&e.to_string());
         ConfigErrors(vec![ConfigError {
             file: file.to_owned(),
-            key: "(yaml)".into(),
-            reason: one_line(&e.to_string()),
+            key,
+            reason,
         }])
     })?;
     validate::validate(raw, file, base, env)
 }
 
-/// serde-saphyr renders errors with a source snippet over several lines; the operator's terminal
-/// gets them on one line each, keeping the location and message.
-fn one_line(text: &str) -> String {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+/// serde-saphyr renders `error: line 7 column 7: unknown field …` followed by a source snippet;
+/// the operator gets the location as the key and the first line's message as the reason.
+fn locate(text: &str) -> (String, String) {
+    let first = text.lines().next().unwrap_or_default().trim();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    match first.split_once(": ") {
+        Some((at, reason)) if at.starts_with("line ") => (at.to_owned(), reason.to_owned()),
+        _ => ("(yaml)".to_owned(), first.to_owned()),
+    }
 }

@@ -37,7 +37,9 @@ pub(super) fn validate(
             c.push(format!("{key}.name"), format!("duplicate listener name `{}`", l.name));
         }
         let mode = l.tls.client_auth.as_ref().map_or(ClientAuthMode::None, |a| a.mode);
-        pinnable.insert(l.name.clone(), mode != ClientAuthMode::None);
+        pinnable
+            .entry(l.name.clone())
+            .or_insert(mode != ClientAuthMode::None);
         if let Some(built) = listener(&mut c, &key, l, base) {
             listeners.push(built);
         }
