@@ -1,0 +1,126 @@
+//! Admin endpoints, reload (a bad file keeps the running configuration) and graceful shutdown.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use common::*;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::rt::TokioIo;
+
+async fn admin_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let req = http::Request::get(path)
+        .header("host", "admin")
+        .body(Empty::<bytes::Bytes>::new())
+        .unwrap();
+    let res = sender.send_request(req).await.unwrap();
+    let status = res.status().as_u16();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+fn config_with_route(upstream: std::net::SocketAddr, prefix: &str) -> String {
+    format!(
+        r#"{}
+upstreams:
+  echo:
+    url: http://{upstream}
+routes:
+  - name: r
+    path_prefix: {prefix}
+    handler: proxy
+    upstream: echo
+    allowed_clients: [sas-recette]
+"#,
+        listener("required")
+    )
+    .replace("cert: server.pem", &format!("cert: {}", pki("server.pem").display()))
+    .replace("key: server.key", &format!("key: {}", pki("server.key").display()))
+    .replace(
+        "[root-ca.cer, intermediate-ca.cer]",
+        &format!("[{}]", pki("ca-bundle.pem").display()),
+    )
+}
+
+#[tokio::test]
+async fn admin_reports_health_readiness_and_metrics() {
+    let upstream = demo_upstream::spawn("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let gw = start(&config_with_route(upstream, "/m")).await;
+    let answer = send(gw.addr("edge").unwrap(), Some("sas-recette"), false, get("/m/x"))
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 200);
+    let admin = gw.admin_addr();
+    assert_eq!(admin_get(admin, "/healthz").await, (200, "ok\n".into()));
+    let (status, ready) = admin_get(admin, "/readyz").await;
+    assert_eq!(status, 200, "{ready}");
+    assert!(ready.contains(r#""ready":true"#), "{ready}");
+    let (status, metrics) = admin_get(admin, "/metrics").await;
+    assert_eq!(status, 200);
+    assert!(metrics.contains(r#"gateway_requests_total{route="r",status="200"}"#), "{metrics}");
+    assert!(metrics.contains("gateway_request_duration_seconds_bucket"), "{metrics}");
+    assert!(metrics.contains(r#"gateway_tls_handshakes_total{listener="edge",outcome="full"}"#));
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_bad_reload_keeps_the_running_configuration() {
+    let upstream = demo_upstream::spawn("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("gw-reload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("gateway.yaml");
+    std::fs::write(&file, config_with_route(upstream, "/old")).unwrap();
+    let env = HashMap::<String, String>::new();
+    mtls::install_default_provider();
+    let gw = gateway::Gateway::start(gateway::config::load(&file, &env).unwrap())
+        .await
+        .unwrap();
+    let addr = gw.addr("edge").unwrap();
+
+    std::fs::write(&file, "listeners: [oops").unwrap();
+    let err = gw.reload_from_file(&env).unwrap_err().to_string();
+    assert!(err.starts_with(&format!("{}: line 1 column", file.display())), "{err}");
+    let still = send(addr, Some("sas-recette"), false, get("/old/x")).await.unwrap();
+    assert_eq!(still.status, 200, "the running routes must survive a bad reload");
+
+    // Moving a listener needs a restart: refused, old configuration kept.
+    std::fs::write(
+        &file,
+        config_with_route(upstream, "/old").replace("127.0.0.1:0", "127.0.0.1:1"),
+    )
+    .unwrap();
+    let err = gw.reload_from_file(&env).unwrap_err().to_string();
+    assert!(err.contains("restart the gateway"), "{err}");
+
+    std::fs::write(&file, config_with_route(upstream, "/new")).unwrap();
+    gw.reload_from_file(&env).unwrap();
+    let new = send(addr, Some("sas-recette"), false, get("/new/x")).await.unwrap();
+    assert_eq!(new.status, 200);
+    let old = send(addr, Some("sas-recette"), false, get("/old/x")).await.unwrap();
+    assert_eq!(old.status, 404);
+    gw.shutdown().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn shutdown_lets_in_flight_requests_finish_and_stops_accepting() {
+    let slow = slow_upstream(Duration::from_millis(800)).await;
+    let gw = start(&config_with_route(slow, "/slow")).await;
+    let addr = gw.addr("edge").unwrap();
+    let in_flight = tokio::spawn(send(addr, Some("sas-recette"), false, get("/slow/x")));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    gw.shutdown().await;
+    let answer = in_flight.await.unwrap().unwrap();
+    assert_eq!(answer.status, 200);
+    assert_eq!(&answer.body[..], b"slow answer");
+    assert!(started.elapsed() >= Duration::from_millis(400));
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "still accepting");
+}
