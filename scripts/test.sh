@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace. Installs what a fresh machine lacks (Python test clients,
+# openssl) and starts Redis on 127.0.0.1:6379 if it is not running.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v openssl >/dev/null || need_apt+=(openssl)
+command -v redis-server >/dev/null || need_apt+=(redis-server)
+command -v python3 >/dev/null || need_apt+=(python3 python3-pip)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
+fi
+
+if ! python3 -c 'import zeep, fhir.resources, fhirpathpy' 2>/dev/null; then
+  python3 -m pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
+fi
+
+if ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+  for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null && break; sleep 0.1; done
+fi
+
+cargo test --workspace --locked "$@"
