@@ -14,7 +14,9 @@ pub enum TlsError {
         source: std::io::Error,
     },
     /// A file holds no certificate, in PEM or DER.
-    #[error("{path}: no certificate found (expected PEM `CERTIFICATE` blocks or one DER certificate)")]
+    #[error(
+        "{path}: no certificate found (expected PEM `CERTIFICATE` blocks or one DER certificate)"
+    )]
     NoCertificate {
         /// The file.
         path: PathBuf,
@@ -30,7 +32,9 @@ pub enum TlsError {
         reason: String,
     },
     /// A file holds no usable private key.
-    #[error("{path}: no private key found (expected a PEM PKCS#8, PKCS#1 or SEC1 key, or a DER PKCS#8 key)")]
+    #[error(
+        "{path}: no private key found (expected a PEM PKCS#8, PKCS#1 or SEC1 key, or a DER PKCS#8 key)"
+    )]
     NoPrivateKey {
         /// The file.
         path: PathBuf,

@@ -8,6 +8,7 @@ use rustls::{CertificateError, Error};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HandshakeFailure {
     /// Stable label: `no_certificate`, `expired`, `not_yet_valid`, `unknown_issuer`, `revoked`,
+    /// `crl_expired` (stale CRL, hard policy), `revocation_unknown` (no CRL, hard policy),
     /// `bad_purpose`, `bad_certificate`, `incompatible`, `alert_received`, `protocol`,
     /// `timeout`, `eof`, `io`.
     pub reason: &'static str,
@@ -48,6 +49,9 @@ fn classify_rustls(err: &Error) -> &'static str {
             }
             CertificateError::UnknownIssuer => "unknown_issuer",
             CertificateError::Revoked => "revoked",
+            CertificateError::ExpiredRevocationList
+            | CertificateError::ExpiredRevocationListContext { .. } => "crl_expired",
+            CertificateError::UnknownRevocationStatus => "revocation_unknown",
             CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
                 "bad_purpose"
             }

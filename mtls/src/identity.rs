@@ -38,11 +38,12 @@ impl PeerIdentity {
     pub fn from_leaf(leaf: &CertificateDer<'_>) -> Option<Self> {
         let (_, cert) = X509Certificate::from_der(leaf.as_ref()).ok()?;
         let subject = cert.subject();
-        let first = |iter: &mut dyn Iterator<Item = &x509_parser::x509::AttributeTypeAndValue<'_>>| {
-            iter.next()
-                .and_then(|attr| attr.as_str().ok())
-                .map(str::to_owned)
-        };
+        let first =
+            |iter: &mut dyn Iterator<Item = &x509_parser::x509::AttributeTypeAndValue<'_>>| {
+                iter.next()
+                    .and_then(|attr| attr.as_str().ok())
+                    .map(str::to_owned)
+            };
         let not_after = cert.validity().not_after;
         Some(Self {
             subject_dn: subject.to_string(),

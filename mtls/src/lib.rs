@@ -14,6 +14,7 @@ mod identity;
 mod material;
 mod pinning;
 mod provider;
+mod revocation;
 mod server;
 
 pub use error::TlsError;
@@ -22,4 +23,8 @@ pub use identity::PeerIdentity;
 pub use material::{load_certificates, load_private_key};
 pub use pinning::{ClientPin, ClientPolicy, PinRefusal};
 pub use provider::{crypto_provider, install_default_provider};
+pub use revocation::{
+    Combine, CrlSettings, CrlSource, CrlStatus, MissingAtStart, OcspMode, OcspSettings, Revocation,
+    RevocationError, RevocationScope, RevocationSettings, RevocationStatus, StalePolicy, Verdict,
+};
 pub use server::{ClientAuth, ServerTls, ServerTlsSettings, TrustAnchors};

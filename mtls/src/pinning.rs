@@ -135,7 +135,10 @@ mod tests {
 
     #[test]
     fn relaxed_policies() {
-        assert_eq!(ClientPolicy::AnyVerifiedClient.check(Some(&id("a", "b"))), Ok(None));
+        assert_eq!(
+            ClientPolicy::AnyVerifiedClient.check(Some(&id("a", "b"))),
+            Ok(None)
+        );
         assert_eq!(
             ClientPolicy::AnyVerifiedClient.check(None),
             Err(PinRefusal::NoCertificate)

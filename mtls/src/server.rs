@@ -139,7 +139,11 @@ impl ServerTls {
         };
         // Tickets would be encrypted under a key we would have to rotate and share; the
         // stateful cache above is enough for one instance and is dropped on reload.
-        config.send_tls13_tickets = if settings.session_cache_size == 0 { 0 } else { 1 };
+        config.send_tls13_tickets = if settings.session_cache_size == 0 {
+            0
+        } else {
+            1
+        };
         Ok(Self {
             config: Arc::new(config),
         })
