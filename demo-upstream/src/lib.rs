@@ -53,7 +53,12 @@ async fn echo(req: Request) -> impl IntoResponse {
     let headers: BTreeMap<String, String> = parts
         .headers
         .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let (len, sha256, text) = match digest(body).await {
         Ok(d) => d,

@@ -48,7 +48,10 @@ async fn reload(State(inner): State<Arc<Inner>>) -> impl IntoResponse {
         Ok(()) => (StatusCode::OK, "reloaded\n".to_owned()),
         Err(e) => {
             tracing::error!(error = %e, "reload refused; the running configuration stays");
-            (StatusCode::UNPROCESSABLE_ENTITY, format!("reload refused:\n{e}\n"))
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("reload refused:\n{e}\n"),
+            )
         }
     }
 }

@@ -23,7 +23,11 @@ const DEMO_BASE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../config");
 const DEMO_UPSTREAM: &str = "127.0.0.1:18080";
 
 #[derive(Parser)]
-#[command(name = "gateway", version, about = "SOAP/mTLS interoperability gateway")]
+#[command(
+    name = "gateway",
+    version,
+    about = "SOAP/mTLS interoperability gateway"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -90,13 +94,20 @@ fn check_config(files: &[PathBuf]) -> ExitCode {
             }
         }
     }
-    if ok { ExitCode::SUCCESS } else { ExitCode::from(EX_USAGE) }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EX_USAGE)
+    }
 }
 
 fn serve(settings: Settings, demo_upstream: Option<&str>) -> ExitCode {
     init_logging(&settings.logging);
     mtls::install_default_provider();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the async runtime: {e}");

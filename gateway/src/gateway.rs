@@ -72,11 +72,13 @@ impl Gateway {
         let mut addrs = HashMap::new();
         let mut bound = Vec::new();
         for l in &settings.listeners {
-            let tcp = TcpListener::bind(l.bind).await.map_err(|source| StartError::Bind {
-                what: format!("listener `{}`", l.name),
-                addr: l.bind,
-                source,
-            })?;
+            let tcp = TcpListener::bind(l.bind)
+                .await
+                .map_err(|source| StartError::Bind {
+                    what: format!("listener `{}`", l.name),
+                    addr: l.bind,
+                    source,
+                })?;
             let addr = tcp.local_addr().map_err(|source| StartError::Bind {
                 what: format!("listener `{}`", l.name),
                 addr: l.bind,
@@ -194,7 +196,11 @@ impl Inner {
 
     fn apply(&self, new: Settings) -> Result<(), ReloadError> {
         let mut current = self.lock();
-        let old_binds: Vec<_> = current.listeners.iter().map(|l| (&l.name, l.bind)).collect();
+        let old_binds: Vec<_> = current
+            .listeners
+            .iter()
+            .map(|l| (&l.name, l.bind))
+            .collect();
         let new_binds: Vec<_> = new.listeners.iter().map(|l| (&l.name, l.bind)).collect();
         if old_binds != new_binds {
             return Err(ReloadError::NeedsRestart(

@@ -57,7 +57,9 @@ fn remove_hop_by_hop(headers: &mut HeaderMap) {
 /// Makes the caller's request headers fit to send upstream.
 pub(crate) fn prepare_request(headers: &mut HeaderMap, ctx: &RequestContext) {
     remove_hop_by_hop(headers);
-    let original_host = headers.remove(header::HOST).or_else(|| ctx.authority.clone());
+    let original_host = headers
+        .remove(header::HOST)
+        .or_else(|| ctx.authority.clone());
     let spoofable: Vec<HeaderName> = headers
         .keys()
         .filter(|k| {
@@ -135,7 +137,8 @@ pub(crate) fn request_id(headers: &HeaderMap) -> String {
         .filter(|v| {
             !v.is_empty()
                 && v.len() <= 128
-                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
         })
         .map_or_else(new_uuid, str::to_owned)
 }
@@ -145,7 +148,14 @@ fn new_uuid() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex::encode(b);
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 #[cfg(test)]
@@ -162,7 +172,10 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("x-request-id", HeaderValue::from_static("abc-123"));
         assert_eq!(request_id(&h), "abc-123");
-        h.insert("x-request-id", HeaderValue::from_static("bad value with spaces"));
+        h.insert(
+            "x-request-id",
+            HeaderValue::from_static("bad value with spaces"),
+        );
         let generated = request_id(&h);
         assert_eq!(generated.len(), 36);
         assert_eq!(&generated[14..15], "4");

@@ -3,9 +3,8 @@
 #![forbid(unsafe_code)]
 
 mod admin;
-pub mod cli;
-mod signals;
 mod body;
+pub mod cli;
 pub mod config;
 mod gateway;
 mod headers;
@@ -13,6 +12,7 @@ mod problem;
 mod proxy;
 mod routing;
 mod server;
+mod signals;
 mod telemetry;
 
 pub use gateway::{Gateway, ReloadError, StartError};

@@ -107,8 +107,12 @@ impl GatewayError {
     /// expected CN, no stack).
     fn public_detail(&self) -> String {
         match self {
-            Self::UpstreamUnavailable { .. } => "the service behind the gateway is unavailable".into(),
-            Self::UpstreamTimeout { .. } => "the service behind the gateway did not answer in time".into(),
+            Self::UpstreamUnavailable { .. } => {
+                "the service behind the gateway is unavailable".into()
+            }
+            Self::UpstreamTimeout { .. } => {
+                "the service behind the gateway did not answer in time".into()
+            }
             Self::Internal(_) => "the gateway failed to handle the request".into(),
             other => other.to_string(),
         }
@@ -133,7 +137,11 @@ impl GatewayError {
             HeaderValue::from_static("application/problem+json"),
         );
         if let Self::MethodNotAllowed { allowed } = self {
-            let list = allowed.iter().map(http::Method::as_str).collect::<Vec<_>>().join(", ");
+            let list = allowed
+                .iter()
+                .map(http::Method::as_str)
+                .collect::<Vec<_>>()
+                .join(", ");
             if let Ok(v) = HeaderValue::from_str(&list) {
                 headers.insert(header::ALLOW, v);
             }

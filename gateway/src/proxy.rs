@@ -18,7 +18,7 @@ use crate::body::LimitedBody;
 use crate::config::UpstreamSettings;
 use crate::headers;
 use crate::problem::GatewayError;
-use crate::routing::{Route, RequestContext};
+use crate::routing::{RequestContext, Route};
 
 /// An upstream with its connection pool.
 pub(crate) struct Upstream {

@@ -82,7 +82,10 @@ pub(crate) async fn serve(
         });
     }
     drop(listener.tcp);
-    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!(listener = %listener.name, ?grace, "grace period over; closing remaining connections");
     }
 }
@@ -119,7 +122,10 @@ impl Connection {
             Ok(Ok(tls)) => tls,
         };
         let (_, session) = tls.get_ref();
-        let resumed = matches!(session.handshake_kind(), Some(rustls::HandshakeKind::Resumed));
+        let resumed = matches!(
+            session.handshake_kind(),
+            Some(rustls::HandshakeKind::Resumed)
+        );
         let identity = session
             .peer_certificates()
             .and_then(|certs| certs.first())

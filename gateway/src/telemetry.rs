@@ -21,8 +21,8 @@ pub fn prometheus() -> PrometheusHandle {
                 .set_buckets_for_metric(
                     Matcher::Suffix("duration_seconds".into()),
                     &[
-                        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
-                        2.5, 5.0, 10.0,
+                        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                        5.0, 10.0,
                     ],
                 )
                 .unwrap_or_else(|_| PrometheusBuilder::new());
@@ -90,7 +90,11 @@ pub(crate) fn record_request(r: &AccessRecord<'_>) {
                     | GatewayError::UpstreamTimeout { upstream, .. } => upstream.as_str(),
                     _ => "",
                 };
-                let kind = if r.status == 504 { "timeout" } else { "unavailable" };
+                let kind = if r.status == 504 {
+                    "timeout"
+                } else {
+                    "unavailable"
+                };
                 metrics::counter!("gateway_upstream_errors_total",
                     "upstream" => upstream.to_owned(), "kind" => kind)
                 .increment(1);

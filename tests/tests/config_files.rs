@@ -40,7 +40,11 @@ fn every_broken_example_gives_its_exact_errors() {
             .filter_map(|l| l.strip_prefix("# expect: "))
             .map(|e| format!("{}: {e}", file.display()))
             .collect();
-        assert!(!expected.is_empty(), "{} lists no expected error", file.display());
+        assert!(
+            !expected.is_empty(),
+            "{} lists no expected error",
+            file.display()
+        );
         let errors = gateway::config::load(&file, &HashMap::<String, String>::new())
             .err()
             .unwrap_or_else(|| panic!("{} was accepted", file.display()));

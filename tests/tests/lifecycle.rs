@@ -41,8 +41,14 @@ routes:
 "#,
         listener("required")
     )
-    .replace("cert: server.pem", &format!("cert: {}", pki("server.pem").display()))
-    .replace("key: server.key", &format!("key: {}", pki("server.key").display()))
+    .replace(
+        "cert: server.pem",
+        &format!("cert: {}", pki("server.pem").display()),
+    )
+    .replace(
+        "key: server.key",
+        &format!("key: {}", pki("server.key").display()),
+    )
     .replace(
         "[root-ca.cer, intermediate-ca.cer]",
         &format!("[{}]", pki("ca-bundle.pem").display()),
@@ -51,11 +57,18 @@ routes:
 
 #[tokio::test]
 async fn admin_reports_health_readiness_and_metrics() {
-    let upstream = demo_upstream::spawn("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let gw = start(&config_with_route(upstream, "/m")).await;
-    let answer = send(gw.addr("edge").unwrap(), Some("sas-recette"), false, get("/m/x"))
+    let upstream = demo_upstream::spawn("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
+    let gw = start(&config_with_route(upstream, "/m")).await;
+    let answer = send(
+        gw.addr("edge").unwrap(),
+        Some("sas-recette"),
+        false,
+        get("/m/x"),
+    )
+    .await
+    .unwrap();
     assert_eq!(answer.status, 200);
     let admin = gw.admin_addr();
     assert_eq!(admin_get(admin, "/healthz").await, (200, "ok\n".into()));
@@ -64,15 +77,23 @@ async fn admin_reports_health_readiness_and_metrics() {
     assert!(ready.contains(r#""ready":true"#), "{ready}");
     let (status, metrics) = admin_get(admin, "/metrics").await;
     assert_eq!(status, 200);
-    assert!(metrics.contains(r#"gateway_requests_total{route="r",status="200"}"#), "{metrics}");
-    assert!(metrics.contains("gateway_request_duration_seconds_bucket"), "{metrics}");
+    assert!(
+        metrics.contains(r#"gateway_requests_total{route="r",status="200"}"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("gateway_request_duration_seconds_bucket"),
+        "{metrics}"
+    );
     assert!(metrics.contains(r#"gateway_tls_handshakes_total{listener="edge",outcome="full"}"#));
     gw.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_bad_reload_keeps_the_running_configuration() {
-    let upstream = demo_upstream::spawn("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let upstream = demo_upstream::spawn("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     let dir = std::env::temp_dir().join(format!("gw-reload-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("gateway.yaml");
@@ -86,9 +107,17 @@ async fn a_bad_reload_keeps_the_running_configuration() {
 
     std::fs::write(&file, "listeners: [oops").unwrap();
     let err = gw.reload_from_file(&env).unwrap_err().to_string();
-    assert!(err.starts_with(&format!("{}: line 1 column", file.display())), "{err}");
-    let still = send(addr, Some("sas-recette"), false, get("/old/x")).await.unwrap();
-    assert_eq!(still.status, 200, "the running routes must survive a bad reload");
+    assert!(
+        err.starts_with(&format!("{}: line 1 column", file.display())),
+        "{err}"
+    );
+    let still = send(addr, Some("sas-recette"), false, get("/old/x"))
+        .await
+        .unwrap();
+    assert_eq!(
+        still.status, 200,
+        "the running routes must survive a bad reload"
+    );
 
     // Moving a listener needs a restart: refused, old configuration kept.
     std::fs::write(
@@ -101,9 +130,13 @@ async fn a_bad_reload_keeps_the_running_configuration() {
 
     std::fs::write(&file, config_with_route(upstream, "/new")).unwrap();
     gw.reload_from_file(&env).unwrap();
-    let new = send(addr, Some("sas-recette"), false, get("/new/x")).await.unwrap();
+    let new = send(addr, Some("sas-recette"), false, get("/new/x"))
+        .await
+        .unwrap();
     assert_eq!(new.status, 200);
-    let old = send(addr, Some("sas-recette"), false, get("/old/x")).await.unwrap();
+    let old = send(addr, Some("sas-recette"), false, get("/old/x"))
+        .await
+        .unwrap();
     assert_eq!(old.status, 404);
     gw.shutdown().await;
     std::fs::remove_dir_all(&dir).unwrap();
@@ -122,5 +155,8 @@ async fn shutdown_lets_in_flight_requests_finish_and_stops_accepting() {
     assert_eq!(answer.status, 200);
     assert_eq!(&answer.body[..], b"slow answer");
     assert!(started.elapsed() >= Duration::from_millis(400));
-    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "still accepting");
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "still accepting"
+    );
 }

@@ -11,7 +11,9 @@ use http::Request;
 use http_body_util::Full;
 
 async fn echo_gateway(mode: &str) -> gateway::Gateway {
-    let upstream = demo_upstream::spawn("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let upstream = demo_upstream::spawn("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     start(&format!(
         r#"{}
 upstreams:
@@ -67,10 +69,14 @@ async fn recette_certificate_reaches_the_upstream_with_identity_headers() {
 async fn http2_and_http1_both_work() {
     let gw = echo_gateway("required").await;
     let addr = gw.addr("edge").unwrap();
-    let h2 = send(addr, Some("sas-recette"), true, get("/sas/a")).await.unwrap();
+    let h2 = send(addr, Some("sas-recette"), true, get("/sas/a"))
+        .await
+        .unwrap();
     assert_eq!(h2.status, 200);
     assert_eq!(h2.version, http::Version::HTTP_2);
-    let h1 = send(addr, Some("sas-recette"), false, get("/sas/a")).await.unwrap();
+    let h1 = send(addr, Some("sas-recette"), false, get("/sas/a"))
+        .await
+        .unwrap();
     assert_eq!(h1.status, 200);
     assert_eq!(h1.version, http::Version::HTTP_11);
     gw.shutdown().await;
@@ -88,7 +94,10 @@ async fn bad_chains_get_a_tls_alert() {
         ("no-client-eku", "UnsupportedCertificate"),
     ] {
         let err = send(addr, Some(client), false, get("/sas/a")).await.err();
-        let text = describe(err.as_deref().unwrap_or_else(|| panic!("{client} was let in")));
+        let text = describe(
+            err.as_deref()
+                .unwrap_or_else(|| panic!("{client} was let in")),
+        );
         assert!(
             text.contains(&format!("AlertReceived({alert})")),
             "{client}: expected alert {alert}, got {text}"
@@ -97,7 +106,10 @@ async fn bad_chains_get_a_tls_alert() {
     // No certificate on a listener that requires one.
     let err = send(addr, None, false, get("/sas/a")).await.err().unwrap();
     let text = describe(err.as_ref());
-    assert!(text.contains("AlertReceived(CertificateRequired)"), "{text}");
+    assert!(
+        text.contains("AlertReceived(CertificateRequired)"),
+        "{text}"
+    );
     let metrics = gateway::prometheus().render();
     assert!(metrics.contains(r#"outcome="unknown_issuer""#), "{metrics}");
     assert!(metrics.contains(r#"outcome="expired""#), "{metrics}");
@@ -124,7 +136,9 @@ async fn wrong_cn_or_ou_on_a_pinned_route_gets_403() {
     let gw = echo_gateway("optional").await;
     let addr = gw.addr("edge").unwrap();
     for client in ["wrong-cn", "wrong-ou", "sas-preproduction"] {
-        let answer = send(addr, Some(client), false, get("/sas/a")).await.unwrap();
+        let answer = send(addr, Some(client), false, get("/sas/a"))
+            .await
+            .unwrap();
         assert_eq!(answer.status, 403, "{client}");
         assert_eq!(
             answer.json()["detail"],
@@ -133,7 +147,9 @@ async fn wrong_cn_or_ou_on_a_pinned_route_gets_403() {
         // The refusal names no expected value.
         assert!(!String::from_utf8_lossy(&answer.body).contains("499700234190004"));
     }
-    let unknown = send(addr, Some("sas-recette"), false, get("/elsewhere")).await.unwrap();
+    let unknown = send(addr, Some("sas-recette"), false, get("/elsewhere"))
+        .await
+        .unwrap();
     assert_eq!(unknown.status, 404);
     gw.shutdown().await;
 }
@@ -148,12 +164,17 @@ async fn body_over_the_limit_gets_413() {
         .unwrap();
     let answer = send(addr, Some("sas-recette"), false, big).await.unwrap();
     assert_eq!(answer.status, 413);
-    assert_eq!(answer.json()["detail"], "request body larger than 1024 bytes");
+    assert_eq!(
+        answer.json()["detail"],
+        "request body larger than 1024 bytes"
+    );
     // Streamed over HTTP/2 without a length: the limiter stops it mid-stream.
     let streamed = Request::post("https://localhost/sas/a")
         .body(Full::new(Bytes::from(vec![b'x'; 4096])))
         .unwrap();
-    let answer = send(addr, Some("sas-recette"), true, streamed).await.unwrap();
+    let answer = send(addr, Some("sas-recette"), true, streamed)
+        .await
+        .unwrap();
     assert_eq!(answer.status, 413);
     gw.shutdown().await;
 }
@@ -186,18 +207,28 @@ routes:
     ))
     .await;
     let addr = gw.addr("edge").unwrap();
-    let answer = send(addr, Some("sas-recette"), false, get("/down/x")).await.unwrap();
+    let answer = send(addr, Some("sas-recette"), false, get("/down/x"))
+        .await
+        .unwrap();
     assert_eq!(answer.status, 502);
     assert_eq!(answer.headers["content-type"], "application/problem+json");
     let body = answer.json();
-    assert_eq!(body["detail"], "the service behind the gateway is unavailable");
+    assert_eq!(
+        body["detail"],
+        "the service behind the gateway is unavailable"
+    );
     // Never leak the upstream's address.
     assert!(!String::from_utf8_lossy(&answer.body).contains(&down.port().to_string()));
     let started = std::time::Instant::now();
-    let answer = send(addr, Some("sas-recette"), false, get("/slow/x")).await.unwrap();
+    let answer = send(addr, Some("sas-recette"), false, get("/slow/x"))
+        .await
+        .unwrap();
     assert_eq!(answer.status, 504);
     assert!(started.elapsed() < Duration::from_secs(3));
     let metrics = gateway::prometheus().render();
-    assert!(metrics.contains("gateway_upstream_errors_total"), "{metrics}");
+    assert!(
+        metrics.contains("gateway_upstream_errors_total"),
+        "{metrics}"
+    );
     gw.shutdown().await;
 }

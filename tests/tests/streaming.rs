@@ -79,7 +79,9 @@ fn peak_rss_kib() -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_200_mb_upload_streams_intact_in_bounded_memory() {
-    let upstream = demo_upstream::spawn("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let upstream = demo_upstream::spawn("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     let gw = start(&format!(
         r#"{}
 upstreams:

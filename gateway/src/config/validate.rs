@@ -12,8 +12,8 @@ use super::raw::{
 };
 use super::units::{parse_duration, parse_size};
 use super::{
-    ConfigErrors, Env, ListenerSettings, LogFormat, LoggingSettings, OnUnavailable, RouteSettings,
-    Settings, StateBackend, StateSettings, UpstreamSettings, ClientSettings,
+    ClientSettings, ConfigErrors, Env, ListenerSettings, LogFormat, LoggingSettings, OnUnavailable,
+    RouteSettings, Settings, StateBackend, StateSettings, UpstreamSettings,
 };
 
 const DEFAULT_ADMIN_BIND: &str = "127.0.0.1:9901";
@@ -34,9 +34,16 @@ pub(super) fn validate(
     for (i, l) in raw.listeners.iter().enumerate() {
         let key = format!("listeners[{i}]");
         if !listener_names.insert(l.name.clone()) {
-            c.push(format!("{key}.name"), format!("duplicate listener name `{}`", l.name));
+            c.push(
+                format!("{key}.name"),
+                format!("duplicate listener name `{}`", l.name),
+            );
         }
-        let mode = l.tls.client_auth.as_ref().map_or(ClientAuthMode::None, |a| a.mode);
+        let mode = l
+            .tls
+            .client_auth
+            .as_ref()
+            .map_or(ClientAuthMode::None, |a| a.mode);
         pinnable
             .entry(l.name.clone())
             .or_insert(mode != ClientAuthMode::None);
@@ -47,11 +54,18 @@ pub(super) fn validate(
     let clients = clients(&mut c, &raw.clients);
     let upstreams = upstreams(&mut c, &raw.upstreams);
     let routes = routes(&mut c, &raw, &pinnable, &clients, &upstreams);
-    let admin_bind = raw.admin.as_ref().map_or(DEFAULT_ADMIN_BIND, |a| a.bind.as_str());
+    let admin_bind = raw
+        .admin
+        .as_ref()
+        .map_or(DEFAULT_ADMIN_BIND, |a| a.bind.as_str());
     let admin_bind = c.check("admin.bind", parse_addr(admin_bind));
     let state = state(&mut c, raw.state.as_ref(), env);
     let logging = LoggingSettings {
-        format: raw.logging.as_ref().and_then(|l| l.format).unwrap_or(LogFormat::Human),
+        format: raw
+            .logging
+            .as_ref()
+            .and_then(|l| l.format)
+            .unwrap_or(LogFormat::Human),
         level: raw
             .logging
             .as_ref()
@@ -59,7 +73,10 @@ pub(super) fn validate(
             .unwrap_or_else(|| "info".into()),
     };
     if let Err(e) = tracing_subscriber::EnvFilter::try_new(&logging.level) {
-        c.push("logging.level", format!("`{}` is not a log filter: {e}", logging.level));
+        c.push(
+            "logging.level",
+            format!("`{}` is not a log filter: {e}", logging.level),
+        );
     }
     let shutdown_grace = raw
         .shutdown
@@ -126,8 +143,11 @@ fn listener(
                     None
                 }
                 (mode, false) => {
-                    let paths: Vec<PathBuf> =
-                        auth.trust_anchors.iter().map(|p| resolve(base, p)).collect();
+                    let paths: Vec<PathBuf> = auth
+                        .trust_anchors
+                        .iter()
+                        .map(|p| resolve(base, p))
+                        .collect();
                     match mtls::TrustAnchors::from_files(&paths) {
                         Ok(a) if mode == ClientAuthMode::Required => {
                             Some(mtls::ClientAuth::Required(a))
@@ -267,12 +287,18 @@ fn routes(
     for (i, r) in raw.routes.iter().enumerate() {
         let key = format!("routes[{i}]");
         if !names.insert(r.name.clone()) {
-            c.push(format!("{key}.name"), format!("duplicate route name `{}`", r.name));
+            c.push(
+                format!("{key}.name"),
+                format!("duplicate route name `{}`", r.name),
+            );
         }
         let listener = match (&r.listener, raw.listeners.len()) {
             (Some(l), _) if pinnable.contains_key(l) => Some(l.clone()),
             (Some(l), _) => {
-                c.push(format!("{key}.listener"), format!("no listener is named `{l}`"));
+                c.push(
+                    format!("{key}.listener"),
+                    format!("no listener is named `{l}`"),
+                );
                 None
             }
             (None, 1) => raw.listeners.first().map(|l| l.name.clone()),
@@ -291,7 +317,10 @@ fn routes(
             if !prefixes.insert((l.clone(), r.path_prefix.clone())) {
                 c.push(
                     format!("{key}.path_prefix"),
-                    format!("another route of listener `{l}` has the prefix `{}`", r.path_prefix),
+                    format!(
+                        "another route of listener `{l}` has the prefix `{}`",
+                        r.path_prefix
+                    ),
                 );
             }
         }
@@ -312,7 +341,10 @@ fn routes(
                 c.push(format!("{key}.upstream"), "a proxy route needs an upstream");
             }
             (Some(u), _) if !upstreams.contains_key(u) && !raw.upstreams.contains_key(u) => {
-                c.push(format!("{key}.upstream"), format!("no upstream is named `{u}`"));
+                c.push(
+                    format!("{key}.upstream"),
+                    format!("no upstream is named `{u}`"),
+                );
             }
             _ => {}
         }
@@ -371,7 +403,10 @@ fn policy(
         );
         return None;
     }
-    let has_certs = listener.and_then(|l| pinnable.get(l)).copied().unwrap_or(true);
+    let has_certs = listener
+        .and_then(|l| pinnable.get(l))
+        .copied()
+        .unwrap_or(true);
     if !has_certs && !r.allow_anonymous {
         c.push(
             key,
@@ -426,11 +461,17 @@ fn state(c: &mut Collector, raw: Option<&RawState>, env: &dyn Env) -> Option<Sta
         (StateBackend::Redis, Some(var)) => match env.var(var) {
             Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => Some(url),
             Some(_) => {
-                c.push("state.url_env", format!("`{var}` does not hold a redis:// or rediss:// URL"));
+                c.push(
+                    "state.url_env",
+                    format!("`{var}` does not hold a redis:// or rediss:// URL"),
+                );
                 None
             }
             None => {
-                c.push("state.url_env", format!("environment variable `{var}` is not set"));
+                c.push(
+                    "state.url_env",
+                    format!("environment variable `{var}` is not set"),
+                );
                 None
             }
         },
