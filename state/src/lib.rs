@@ -1,1 +1,25 @@
 //! Shared state behind one small trait: nonce replay and failure counters, in memory or in Redis.
+//!
+//! Every gateway instance must see the same nonces (a replay sent to another
+//! instance is still a replay) and the same login failure counters (an attacker
+//! must not multiply his attempts by the number of instances). [`StateStore`] is
+//! the object-safe interface the gateway holds as `Arc<dyn StateStore>`;
+//! [`RedisStore`] is the shared implementation, [`MemoryStore`] the single-process
+//! one, and [`FallbackStore`] decides what happens when Redis is unreachable
+//! ([`OnUnavailable`]: refuse with a 503 by default, or fall back to memory loudly).
+//! Time-based policy (how long to wait after failures) is not here: it is the
+//! pure `soap::Backoff`, fed with the [`FailureRecord`]s stored here.
+
+#![forbid(unsafe_code)]
+
+mod error;
+mod fallback;
+mod memory;
+mod redis;
+mod store;
+
+pub use error::StateError;
+pub use fallback::{FallbackStore, OnUnavailable};
+pub use memory::MemoryStore;
+pub use redis::{RedisConfig, RedisStore};
+pub use store::{BoxFuture, FailureRecord, MAX_KEY_LEN, StateStore};

@@ -1,0 +1,311 @@
+//! State in Redis, shared by every gateway instance.
+
+use std::future::Future;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{RedisError, Script};
+
+use crate::store::{BoxFuture, check_key, check_ttl};
+use crate::{FailureRecord, StateError, StateStore};
+
+/// Counts a failure and keeps `last` monotonic in one atomic step, so that two
+/// instances recording at once never lose a count or move `last` backwards.
+/// KEYS[1] = counter hash; ARGV[1] = failure time (Unix ms); ARGV[2] = TTL (ms).
+const RECORD_FAILURE_LUA: &str = r"
+local count = redis.call('HINCRBY', KEYS[1], 'count', 1)
+local last = tonumber(redis.call('HGET', KEYS[1], 'last') or '')
+local at = tonumber(ARGV[1])
+if last == nil or at > last then
+  redis.call('HSET', KEYS[1], 'last', ARGV[1])
+  last = at
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return {count, last}
+";
+
+// === impl RedisConfig ===
+
+/// How to reach Redis and how to name keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisConfig {
+    url: String,
+    prefix: String,
+    op_timeout: Duration,
+    connect_timeout: Duration,
+}
+
+impl RedisConfig {
+    /// Default per-operation timeout: 500 ms. A nonce check sits on every
+    /// request's path; better a fast 503 (or fallback) than a stalled gateway.
+    pub const DEFAULT_OP_TIMEOUT: Duration = Duration::from_millis(500);
+    /// Default connection timeout.
+    pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+
+    /// Redis at `url` (`redis://host:port/db`, `rediss://…` is not enabled in this
+    /// build), keys under `gw:<prefix>:`. The prefix separates deployments
+    /// sharing one Redis (recette, pre-production).
+    pub fn new(url: impl Into<String>, prefix: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            prefix: prefix.into(),
+            op_timeout: Self::DEFAULT_OP_TIMEOUT,
+            connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
+        }
+    }
+
+    /// Sets the per-operation timeout.
+    pub fn with_op_timeout(mut self, timeout: Duration) -> Self {
+        self.op_timeout = timeout;
+        self
+    }
+
+    /// Sets the connection timeout.
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+}
+
+// === impl RedisStore ===
+
+/// [`StateStore`] on Redis through a reconnecting `ConnectionManager`.
+///
+/// Keys: `gw:<prefix>:nonce:<key>` (a string set with `SET NX PX`) and
+/// `gw:<prefix>:fail:<key>` (a hash `{count, last}` updated by a Lua script).
+#[derive(Clone)]
+pub struct RedisStore {
+    manager: ConnectionManager,
+    nonce_prefix: String,
+    fail_prefix: String,
+    op_timeout: Duration,
+    record_failure: Script,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may hold a password: show only the key namespace.
+        f.debug_struct("RedisStore")
+            .field("nonce_prefix", &self.nonce_prefix)
+            .field("op_timeout", &self.op_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    /// Creates the store without connecting: the connection is made on first use
+    /// and remade after failures, so the gateway starts (and reports not-ready
+    /// through [`StateStore::ping`]) while Redis is down. Must be called within a
+    /// Tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError::Config`] for an unparsable URL or a prefix that is empty,
+    /// longer than 64 bytes, or not made of `[A-Za-z0-9_.-]`.
+    pub async fn new(config: RedisConfig) -> Result<Self, StateError> {
+        let prefix_ok = !config.prefix.is_empty()
+            && config.prefix.len() <= 64
+            && config
+                .prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+        if !prefix_ok {
+            return Err(StateError::Config {
+                reason: format!(
+                    "key prefix {:?} must be 1-64 of [A-Za-z0-9_.-]",
+                    config.prefix
+                ),
+            });
+        }
+        let client = redis::Client::open(config.url.as_str()).map_err(|e| StateError::Config {
+            reason: format!("Redis URL is not valid ({:?})", e.kind()),
+        })?;
+        let manager_config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(config.connect_timeout))
+            .set_response_timeout(Some(config.op_timeout))
+            // No retry loop inside one attempt: a request must not wait through
+            // reconnection backoff. Each failed request triggers a fresh attempt.
+            .set_number_of_retries(0);
+        let manager =
+            ConnectionManager::new_lazy_with_config(client, manager_config).map_err(|e| {
+                StateError::Config {
+                    reason: format!("Redis connection manager: {e}"),
+                }
+            })?;
+        Ok(Self {
+            manager,
+            nonce_prefix: format!("gw:{}:nonce:", config.prefix),
+            fail_prefix: format!("gw:{}:fail:", config.prefix),
+            op_timeout: config.op_timeout,
+            record_failure: Script::new(RECORD_FAILURE_LUA),
+        })
+    }
+
+    /// Runs one Redis operation under the per-operation timeout.
+    async fn run<T>(
+        &self,
+        operation: &'static str,
+        future: impl Future<Output = Result<T, RedisError>>,
+    ) -> Result<T, StateError> {
+        match tokio::time::timeout(self.op_timeout, future).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(classify(operation, &error)),
+            Err(_) => Err(StateError::Unavailable {
+                operation,
+                reason: format!("no reply within {} ms", self.op_timeout.as_millis()),
+            }),
+        }
+    }
+
+    async fn seen_or_insert_inner(&self, key: &str, ttl: Duration) -> Result<bool, StateError> {
+        check_key(key)?;
+        let ttl_ms = check_ttl(ttl, "seen_or_insert")?;
+        let mut conn = self.manager.clone();
+        let full_key = format!("{}{key}", self.nonce_prefix);
+        let reply: Option<String> = self
+            .run("seen_or_insert", async {
+                redis::cmd("SET")
+                    .arg(&full_key)
+                    .arg(1)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(ttl_ms)
+                    .query_async(&mut conn)
+                    .await
+            })
+            .await?;
+        // `OK` when the key was set (first sighting), nil when it already existed.
+        Ok(reply.is_none())
+    }
+
+    async fn record_failure_inner(
+        &self,
+        key: &str,
+        at_unix_ms: i64,
+        ttl: Duration,
+    ) -> Result<FailureRecord, StateError> {
+        check_key(key)?;
+        let ttl_ms = check_ttl(ttl, "record_failure")?;
+        let mut conn = self.manager.clone();
+        let full_key = format!("{}{key}", self.fail_prefix);
+        let (count, last): (i64, i64) = self
+            .run("record_failure", async {
+                self.record_failure
+                    .key(&full_key)
+                    .arg(at_unix_ms)
+                    .arg(ttl_ms)
+                    .invoke_async(&mut conn)
+                    .await
+            })
+            .await?;
+        Ok(FailureRecord {
+            count: u64::try_from(count).unwrap_or(0),
+            last_failure_unix_ms: last,
+        })
+    }
+
+    async fn failures_inner(&self, key: &str) -> Result<Option<FailureRecord>, StateError> {
+        check_key(key)?;
+        let mut conn = self.manager.clone();
+        let full_key = format!("{}{key}", self.fail_prefix);
+        let (count, last): (Option<u64>, Option<i64>) = self
+            .run("failures", async {
+                redis::cmd("HMGET")
+                    .arg(&full_key)
+                    .arg("count")
+                    .arg("last")
+                    .query_async(&mut conn)
+                    .await
+            })
+            .await?;
+        Ok(match (count, last) {
+            (Some(count), Some(last_failure_unix_ms)) => Some(FailureRecord {
+                count,
+                last_failure_unix_ms,
+            }),
+            _ => None,
+        })
+    }
+
+    async fn reset_inner(&self, key: &str) -> Result<(), StateError> {
+        check_key(key)?;
+        let mut conn = self.manager.clone();
+        let full_key = format!("{}{key}", self.fail_prefix);
+        let _: i64 = self
+            .run("reset", async {
+                redis::cmd("DEL")
+                    .arg(&full_key)
+                    .query_async(&mut conn)
+                    .await
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn ping_inner(&self) -> Result<(), StateError> {
+        let mut conn = self.manager.clone();
+        let reply: String = self
+            .run("ping", async {
+                redis::cmd("PING").query_async(&mut conn).await
+            })
+            .await?;
+        if reply == "PONG" {
+            Ok(())
+        } else {
+            Err(StateError::Backend {
+                operation: "ping",
+                reason: format!("unexpected reply {reply:?}"),
+            })
+        }
+    }
+}
+
+/// Unreachable (503 / fallback) versus misbehaving (500).
+fn classify(operation: &'static str, error: &RedisError) -> StateError {
+    let unreachable = error.is_io_error()
+        || error.is_timeout()
+        || error.is_connection_refusal()
+        || error.is_connection_dropped()
+        || error.is_unrecoverable_error()
+        || error.kind() == redis::ErrorKind::AuthenticationFailed;
+    let reason = error.to_string();
+    if unreachable {
+        StateError::Unavailable { operation, reason }
+    } else {
+        StateError::Backend { operation, reason }
+    }
+}
+
+impl StateStore for RedisStore {
+    fn seen_or_insert<'a>(
+        &'a self,
+        key: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StateError>> {
+        Box::pin(self.seen_or_insert_inner(key, ttl))
+    }
+
+    fn record_failure<'a>(
+        &'a self,
+        key: &'a str,
+        at_unix_ms: i64,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<FailureRecord, StateError>> {
+        Box::pin(self.record_failure_inner(key, at_unix_ms, ttl))
+    }
+
+    fn failures<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<FailureRecord>, StateError>> {
+        Box::pin(self.failures_inner(key))
+    }
+
+    fn reset<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StateError>> {
+        Box::pin(self.reset_inner(key))
+    }
+
+    fn ping(&self) -> BoxFuture<'_, Result<(), StateError>> {
+        Box::pin(self.ping_inner())
+    }
+}
