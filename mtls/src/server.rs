@@ -10,7 +10,7 @@ use rustls::server::danger::ClientCertVerifier;
 use rustls_pki_types::CertificateDer;
 
 use crate::provider::{PROTOCOL_VERSIONS, crypto_provider};
-use crate::{TlsError, load_certificates, load_private_key};
+use crate::{Revocation, TlsError, load_certificates, load_private_key};
 
 /// The CA certificates a listener trusts for client chains: the environment's IGC Santé root and
 /// intermediate (never mixed across environments).
@@ -90,6 +90,9 @@ pub struct ServerTlsSettings {
     pub client_auth: ClientAuth,
     /// Number of TLS sessions kept for resumption (0 disables stateful resumption).
     pub session_cache_size: usize,
+    /// Revocation checking of client certificates: the CRL check then runs inside the
+    /// handshake (see [`Revocation::wrap_verifier`]). `None`: no revocation check.
+    pub revocation: Option<Arc<Revocation>>,
 }
 
 /// A built server TLS configuration.
@@ -116,6 +119,10 @@ impl ServerTls {
         let chain = load_certificates(&settings.cert_chain)?;
         let key = load_private_key(&settings.key)?;
         let verifier = client_verifier(&settings.client_auth, &provider)?;
+        let verifier = match (&settings.revocation, verifier) {
+            (Some(revocation), Some(v)) => Some(revocation.wrap_verifier(v)),
+            (_, v) => v,
+        };
         let builder = rustls::ServerConfig::builder_with_provider(provider)
             .with_protocol_versions(PROTOCOL_VERSIONS)
             .map_err(|e| TlsError::Rustls(e.to_string()))?;
