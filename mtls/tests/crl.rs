@@ -14,7 +14,11 @@ use mtls::{
     RevocationScope, RevocationSettings, StalePolicy, Verdict,
 };
 
-fn settings(sources: Vec<CrlSource>, scope: RevocationScope, on_stale: StalePolicy) -> RevocationSettings {
+fn settings(
+    sources: Vec<CrlSource>,
+    scope: RevocationScope,
+    on_stale: StalePolicy,
+) -> RevocationSettings {
     RevocationSettings {
         crl: Some(CrlSettings {
             sources,
@@ -33,7 +37,11 @@ async fn crl_replaced_while_running_refuses_new_and_resumed_sessions() {
     let recette = serial("clients/sas-recette");
     let server = CrlServer::start(intermediate_crl(&[], 1)).await;
     let revocation = Revocation::start(
-        settings(vec![CrlSource::Url(server.url())], RevocationScope::LeafOnly, StalePolicy::Hard),
+        settings(
+            vec![CrlSource::Url(server.url())],
+            RevocationScope::LeafOnly,
+            StalePolicy::Hard,
+        ),
         &anchors(),
     )
     .await
@@ -58,7 +66,10 @@ async fn crl_replaced_while_running_refuses_new_and_resumed_sessions() {
 
     // The chain of a connection opened earlier: the gateway's per-request re-check.
     let verdict = revocation.check_crl(&chain("sas-recette"));
-    assert!(matches!(&verdict, Verdict::Revoked { serial, .. } if *serial == recette), "{verdict:?}");
+    assert!(
+        matches!(&verdict, Verdict::Revoked { serial, .. } if *serial == recette),
+        "{verdict:?}"
+    );
     assert!(verdict.refuse());
 
     // A resumed session skips the verifier, but the post-handshake re-check catches it.
@@ -70,7 +81,12 @@ async fn crl_replaced_while_running_refuses_new_and_resumed_sessions() {
     assert!(err.contains("CertificateRevoked"), "{err}");
 
     // Another client of the same CA still gets in.
-    assert_eq!(handshake(addr, &client_config("sas-production")).await.unwrap(), "full:good");
+    assert_eq!(
+        handshake(addr, &client_config("sas-production"))
+            .await
+            .unwrap(),
+        "full:good"
+    );
 }
 
 #[tokio::test]
@@ -78,7 +94,11 @@ async fn forged_crl_is_refused_and_the_previous_one_kept() {
     install_provider();
     let server = CrlServer::start(intermediate_crl(&[], 1)).await;
     let revocation = Revocation::start(
-        settings(vec![CrlSource::Url(server.url())], RevocationScope::LeafOnly, StalePolicy::Hard),
+        settings(
+            vec![CrlSource::Url(server.url())],
+            RevocationScope::LeafOnly,
+            StalePolicy::Hard,
+        ),
         &anchors(),
     )
     .await
@@ -89,11 +109,23 @@ async fn forged_crl_is_refused_and_the_previous_one_kept() {
     forged[last] ^= 0xff;
     server.publish(forged);
     let err = revocation.refresh_now().await.unwrap_err();
-    assert!(matches!(err, RevocationError::BadCrlSignature { .. }), "{err}");
-    assert!(err.to_string().contains("signature does not verify"), "{err}");
+    assert!(
+        matches!(err, RevocationError::BadCrlSignature { .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("signature does not verify"),
+        "{err}"
+    );
     assert_eq!(revocation.check_crl(&chain("sas-recette")), Verdict::Good);
     let status = revocation.status();
-    assert!(status.crls[0].last_error.as_deref().unwrap().contains("signature does not verify"));
+    assert!(
+        status.crls[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("signature does not verify")
+    );
     assert_eq!(status.crls[0].entries, Some(0));
 }
 
@@ -109,18 +141,31 @@ async fn expired_crl_hard_refuses_and_reports_not_ready() {
     .unwrap();
     let verdict = revocation.check_crl(&chain("sas-recette"));
     assert!(verdict.refuse());
-    assert!(verdict.to_string().contains("expired at 2020-01-08T00:00:00Z"), "{verdict}");
+    assert!(
+        verdict
+            .to_string()
+            .contains("expired at 2020-01-08T00:00:00Z"),
+        "{verdict}"
+    );
     let err = revocation.readiness().unwrap_err();
-    assert!(err.contains("expired (nextUpdate 2020-01-08T00:00:00Z)"), "{err}");
+    assert!(
+        err.contains("expired (nextUpdate 2020-01-08T00:00:00Z)"),
+        "{err}"
+    );
 
     // During the handshake: refused with its own alert (not "revoked").
     let addr = tls_server(Arc::clone(&revocation)).await;
-    let err = handshake(addr, &client_config("sas-recette")).await.unwrap_err();
+    let err = handshake(addr, &client_config("sas-recette"))
+        .await
+        .unwrap_err();
     assert!(err.contains("alert"), "{err}");
     assert!(!err.contains("CertificateRevoked"), "{err}");
 
     // A revoked certificate stays revoked even under a stale CRL.
-    assert!(matches!(revocation.check_crl(&chain("revoked")), Verdict::Revoked { .. }));
+    assert!(matches!(
+        revocation.check_crl(&chain("revoked")),
+        Verdict::Revoked { .. }
+    ));
 }
 
 #[tokio::test]
@@ -135,19 +180,29 @@ async fn expired_crl_soft_accepts_and_counts() {
     )
     .await
     .unwrap();
-    let verdict = metrics::with_local_recorder(&recorder, || revocation.check_crl(&chain("sas-recette")));
+    let verdict =
+        metrics::with_local_recorder(&recorder, || revocation.check_crl(&chain("sas-recette")));
     assert!(!verdict.refuse(), "{verdict}");
     assert!(matches!(verdict, Verdict::Unknown { hard: false, .. }));
     assert!(revocation.readiness().is_ok());
-    let counted = snapshotter.snapshot().into_vec().into_iter().any(|(key, _, _, value)| {
-        key.key().name() == "gateway_revocation_soft_failures_total"
-            && key.key().labels().any(|l| l.value() == "crl_expired")
-            && value == metrics_util::debugging::DebugValue::Counter(1)
-    });
+    let counted = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .any(|(key, _, _, value)| {
+            key.key().name() == "gateway_revocation_soft_failures_total"
+                && key.key().labels().any(|l| l.value() == "crl_expired")
+                && value == metrics_util::debugging::DebugValue::Counter(1)
+        });
     assert!(counted, "soft failure not counted");
     // The handshake goes through.
     let addr = tls_server(Arc::clone(&revocation)).await;
-    assert_eq!(handshake(addr, &client_config("sas-recette")).await.unwrap(), "full:unknown_soft");
+    assert_eq!(
+        handshake(addr, &client_config("sas-recette"))
+            .await
+            .unwrap(),
+        "full:unknown_soft"
+    );
 }
 
 #[tokio::test]
@@ -157,7 +212,11 @@ async fn leaf_scope_needs_no_root_crl_whole_chain_does() {
     let root = CrlSource::File(pki("crl/root.crl"));
 
     let leaf = Revocation::start(
-        settings(vec![intermediate.clone()], RevocationScope::LeafOnly, StalePolicy::Hard),
+        settings(
+            vec![intermediate.clone()],
+            RevocationScope::LeafOnly,
+            StalePolicy::Hard,
+        ),
         &anchors(),
     )
     .await
@@ -166,32 +225,8 @@ async fn leaf_scope_needs_no_root_crl_whole_chain_does() {
     assert!(leaf.readiness().is_ok());
 
     let whole = Revocation::start(
-        settings(vec![intermediate.clone()], RevocationScope::WholeChain, StalePolicy::Hard),
-        &anchors(),
-    )
-    .await
-    .unwrap();
-    let verdict = whole.check_crl(&chain("sas-recette"));
-    assert!(verdict.refuse(), "{verdict}");
-    assert!(verdict.to_string().contains("no CRL loaded for issuer C=FR, O=TEST PKI - NOT IGC SANTE, CN=ACR-EL-TEST"), "{verdict}");
-
-    let whole = Revocation::start(
-        settings(vec![intermediate, root], RevocationScope::WholeChain, StalePolicy::Hard),
-        &anchors(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(whole.check_crl(&chain("sas-recette")), Verdict::Good);
-    assert!(matches!(whole.check_crl(&chain("revoked")), Verdict::Revoked { .. }));
-
-    // An intermediate revoked by the root is caught in whole-chain scope only.
-    let intermediate_serial = serial("intermediate-ca");
-    let dir = tempfile::tempdir().unwrap();
-    let root_crl = dir.path().join("root.crl");
-    std::fs::write(&root_crl, sign_crl("root-ca", &[&intermediate_serial], 2, 60, 86_400)).unwrap();
-    let whole = Revocation::start(
         settings(
-            vec![CrlSource::File(pki("crl/intermediate.crl")), CrlSource::File(root_crl)],
+            vec![intermediate.clone()],
             RevocationScope::WholeChain,
             StalePolicy::Hard,
         ),
@@ -200,16 +235,74 @@ async fn leaf_scope_needs_no_root_crl_whole_chain_does() {
     .await
     .unwrap();
     let verdict = whole.check_crl(&chain("sas-recette"));
-    assert!(matches!(&verdict, Verdict::Revoked { serial, .. } if *serial == intermediate_serial), "{verdict:?}");
+    assert!(verdict.refuse(), "{verdict}");
+    assert!(
+        verdict
+            .to_string()
+            .contains("no CRL loaded for issuer C=FR, O=TEST PKI - NOT IGC SANTE, CN=ACR-EL-TEST"),
+        "{verdict}"
+    );
+
+    let whole = Revocation::start(
+        settings(
+            vec![intermediate, root],
+            RevocationScope::WholeChain,
+            StalePolicy::Hard,
+        ),
+        &anchors(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(whole.check_crl(&chain("sas-recette")), Verdict::Good);
+    assert!(matches!(
+        whole.check_crl(&chain("revoked")),
+        Verdict::Revoked { .. }
+    ));
+
+    // An intermediate revoked by the root is caught in whole-chain scope only.
+    let intermediate_serial = serial("intermediate-ca");
+    let dir = tempfile::tempdir().unwrap();
+    let root_crl = dir.path().join("root.crl");
+    std::fs::write(
+        &root_crl,
+        sign_crl("root-ca", &[&intermediate_serial], 2, 60, 86_400),
+    )
+    .unwrap();
+    let whole = Revocation::start(
+        settings(
+            vec![
+                CrlSource::File(pki("crl/intermediate.crl")),
+                CrlSource::File(root_crl),
+            ],
+            RevocationScope::WholeChain,
+            StalePolicy::Hard,
+        ),
+        &anchors(),
+    )
+    .await
+    .unwrap();
+    let verdict = whole.check_crl(&chain("sas-recette"));
+    assert!(
+        matches!(&verdict, Verdict::Revoked { serial, .. } if *serial == intermediate_serial),
+        "{verdict:?}"
+    );
 }
 
 #[tokio::test]
 async fn missing_crl_at_start_refuses_or_starts_degraded() {
     install_provider();
     // A closed port: bind, read the port, drop.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let url = format!("http://127.0.0.1:{port}/crl");
-    let mut s = settings(vec![CrlSource::Url(url.clone())], RevocationScope::LeafOnly, StalePolicy::Hard);
+    let mut s = settings(
+        vec![CrlSource::Url(url.clone())],
+        RevocationScope::LeafOnly,
+        StalePolicy::Hard,
+    );
     let err = Revocation::start(s.clone(), &anchors()).await.unwrap_err();
     assert!(err.to_string().starts_with(&format!("CRL {url} unavailable at start (on_missing_at_start = refuse): CRL {url}: download failed")), "{err}");
 

@@ -220,7 +220,9 @@ mod tests {
         assert_eq!(der.entries(), 1);
         // Serials change at each regeneration of the test PKI: read them from its manifest.
         let manifest: serde_json::Value = serde_json::from_slice(&pki("manifest.json")).unwrap();
-        let serial = manifest["certificates"]["clients/revoked"]["serial"].as_str().unwrap();
+        let serial = manifest["certificates"]["clients/revoked"]["serial"]
+            .as_str()
+            .unwrap();
         let revoked = hex::decode(serial).unwrap();
         assert_eq!(der.lookup(&revoked), Some(Some(1)));
         // The same serial with sign padding is the same serial.

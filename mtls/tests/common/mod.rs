@@ -211,16 +211,24 @@ pub fn client_config(client: &str) -> Arc<rustls::ClientConfig> {
 
 /// Connects and returns the server's line, or the TLS error (for example
 /// `received fatal alert: CertificateRevoked`).
-pub async fn handshake(addr: SocketAddr, config: &Arc<rustls::ClientConfig>) -> Result<String, String> {
+pub async fn handshake(
+    addr: SocketAddr,
+    config: &Arc<rustls::ClientConfig>,
+) -> Result<String, String> {
     let connector = tokio_rustls::TlsConnector::from(Arc::clone(config));
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
     let work = async {
-        let mut tls = connector.connect(name, tcp).await.map_err(|e| e.to_string())?;
+        let mut tls = connector
+            .connect(name, tcp)
+            .await
+            .map_err(|e| e.to_string())?;
         // TLS 1.3: the server judges the client certificate after the client thinks the
         // handshake is over; the verdict (or the alert) arrives with the first read.
         let mut line = String::new();
-        tls.read_to_string(&mut line).await.map_err(|e| e.to_string())?;
+        tls.read_to_string(&mut line)
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(line.trim().to_owned())
     };
     tokio::time::timeout(Duration::from_secs(10), work)

@@ -64,7 +64,10 @@ fn signer(path: &str) -> SigningKey<Sha256> {
 }
 
 fn gtime(offset_secs: i64) -> OcspGeneralizedTime {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let at = now.checked_add_signed(offset_secs).unwrap();
     OcspGeneralizedTime(GeneralizedTime::from_unix_duration(Duration::from_secs(at)).unwrap())
 }
@@ -100,17 +103,22 @@ pub fn respond(scenario: Scenario, request: &[u8]) -> Vec<u8> {
     let (responder_cert, key) = match scenario {
         Scenario::GoodByIssuer => ("intermediate-ca.pem", "intermediate-ca.key"),
         Scenario::BadSignature => ("ocsp/responder.pem", "ocsp/responder-no-eku.key"),
-        Scenario::UntrustedResponder => {
-            ("ocsp/responder-untrusted.pem", "ocsp/responder-untrusted.key")
-        }
+        Scenario::UntrustedResponder => (
+            "ocsp/responder-untrusted.pem",
+            "ocsp/responder-untrusted.key",
+        ),
         Scenario::NoEku => ("ocsp/responder-no-eku.pem", "ocsp/responder-no-eku.key"),
         _ => ("ocsp/responder.pem", "ocsp/responder.key"),
     };
     let responder = cert(responder_cert);
     let mut builder = OcspResponseBuilder::new(responder.tbs_certificate.subject.clone())
-        .with_single_response(SingleResponse::new(cert_id, status, this_update).with_next_update(next_update));
+        .with_single_response(
+            SingleResponse::new(cert_id, status, this_update).with_next_update(next_update),
+        );
     if scenario == Scenario::NonceMismatch {
-        builder = builder.with_extension(Nonce::new(vec![7u8; 16]).unwrap()).unwrap();
+        builder = builder
+            .with_extension(Nonce::new(vec![7u8; 16]).unwrap())
+            .unwrap();
     } else if let Some(nonce) = req.nonce() {
         builder = builder.with_extension(nonce).unwrap();
     }

@@ -239,9 +239,18 @@ impl OcspChecker {
     async fn exchange(&self, url: &str, body: Vec<u8>) -> Result<Vec<u8>, OcspFailure> {
         let timeout = self.settings.timeout;
         let work = async {
-            let network = |e: reqwest::Error| OcspFailure::Network {
-                url: url.to_owned(),
-                reason: error_chain(&e),
+            let network = |e: reqwest::Error| {
+                if e.is_timeout() {
+                    OcspFailure::Timeout {
+                        url: url.to_owned(),
+                        millis: timeout.as_millis(),
+                    }
+                } else {
+                    OcspFailure::Network {
+                        url: url.to_owned(),
+                        reason: error_chain(&e),
+                    }
+                }
             };
             let mut response = self
                 .http
