@@ -168,6 +168,7 @@ fn listener(
             key: resolve(base, &l.tls.key),
             client_auth,
             session_cache_size: l.tls.session_cache_size.unwrap_or(1024),
+            revocation: None,
         };
         c.check(
             format!("{key}.tls"),
