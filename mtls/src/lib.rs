@@ -6,6 +6,11 @@
 //! `Arc<rustls::ClientConfig>` values and [`PeerIdentity`] values; they never touch PEM or
 //! rustls verifiers themselves. Every relaxation of the default policy is an explicit, named
 //! option (for example [`ClientAuth::Optional`] or [`ClientPolicy::AnyVerifiedClient`]).
+//!
+//! Revocation of client certificates (CRLs refreshed on a schedule, OCSP with verified and
+//! cached answers, soft and hard failure) is the [`Revocation`] handle of a trust store; see
+//! the `revocation` module documentation for how resumed sessions and open connections are
+//! covered.
 #![forbid(unsafe_code)]
 
 mod error;
