@@ -18,6 +18,7 @@ pub(crate) async fn serve(tcp: TcpListener, inner: Arc<Inner>, shutdown: Cancell
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/revocation", get(revocation))
         .route("/reload", post(reload))
         .with_state(inner);
     let served = axum::serve(tcp, app)
@@ -28,12 +29,43 @@ pub(crate) async fn serve(tcp: TcpListener, inner: Arc<Inner>, shutdown: Cancell
     }
 }
 
-async fn readyz(State(_inner): State<Arc<Inner>>) -> impl IntoResponse {
-    // The configuration is loaded by construction; the state store check joins here.
+async fn readyz(State(inner): State<Arc<Inner>>) -> impl IntoResponse {
+    // The configuration is loaded by construction. A stale CRL under a hard policy makes the
+    // instance unready, so a load balancer can route around it.
+    let mut checks = serde_json::Map::new();
+    checks.insert("config".into(), "loaded".into());
+    let mut ready = true;
+    for (listener, revocation) in &inner.revocations {
+        let state = match revocation.readiness() {
+            Ok(()) => "ok".to_owned(),
+            Err(reason) => {
+                ready = false;
+                reason
+            }
+        };
+        checks.insert(format!("revocation.{listener}"), state.into());
+    }
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (
-        StatusCode::OK,
-        axum::Json(serde_json::json!({ "ready": true, "checks": { "config": "loaded" } })),
+        status,
+        axum::Json(serde_json::json!({ "ready": ready, "checks": checks })),
     )
+}
+
+async fn revocation(State(inner): State<Arc<Inner>>) -> impl IntoResponse {
+    let listeners: serde_json::Map<String, serde_json::Value> = inner
+        .revocations
+        .iter()
+        .map(|(name, r)| {
+            let status = serde_json::to_value(r.status()).unwrap_or_default();
+            (name.clone(), status)
+        })
+        .collect();
+    axum::Json(serde_json::Value::Object(listeners))
 }
 
 async fn metrics() -> impl IntoResponse {

@@ -17,6 +17,14 @@ use crate::{admin, server};
 /// Why the gateway could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// A listener's revocation checking could not start (a CRL missing with `on_missing_at_start: refuse`).
+    #[error("listener `{listener}`: revocation: {reason}")]
+    Revocation {
+        /// The listener.
+        listener: String,
+        /// Why.
+        reason: String,
+    },
     /// A listener's address could not be bound.
     #[error("cannot bind {what} on {addr}: {source}")]
     Bind {
@@ -50,6 +58,7 @@ pub(crate) struct Inner {
     settings: Mutex<Settings>,
     runtime: Arc<ArcSwap<Runtime>>,
     tls: HashMap<String, Arc<ArcSwap<rustls::ServerConfig>>>,
+    pub(crate) revocations: HashMap<String, Arc<mtls::Revocation>>,
     addrs: HashMap<String, SocketAddr>,
     admin_addr: SocketAddr,
     shutdown: CancellationToken,
@@ -71,7 +80,16 @@ impl Gateway {
         let mut tls = HashMap::new();
         let mut addrs = HashMap::new();
         let mut bound = Vec::new();
+        let mut revocations = HashMap::new();
         for l in &settings.listeners {
+            let revocation = start_revocation(l).await?;
+            let server_config = match &revocation {
+                Some(r) => {
+                    revocations.insert(l.name.clone(), Arc::clone(r));
+                    with_revocation(l, Some(Arc::clone(r)))?
+                }
+                None => l.tls.config(),
+            };
             let tcp = TcpListener::bind(l.bind)
                 .await
                 .map_err(|source| StartError::Bind {
@@ -84,7 +102,7 @@ impl Gateway {
                 addr: l.bind,
                 source,
             })?;
-            let config = Arc::new(ArcSwap::new(l.tls.config()));
+            let config = Arc::new(ArcSwap::new(server_config));
             tls.insert(l.name.clone(), Arc::clone(&config));
             addrs.insert(l.name.clone(), addr);
             bound.push(server::Listener {
@@ -93,6 +111,7 @@ impl Gateway {
                 tls: config,
                 handshake_timeout: l.handshake_timeout,
                 max_connections: l.max_connections,
+                revocation,
             });
         }
         let admin_tcp = TcpListener::bind(settings.admin_bind)
@@ -112,6 +131,7 @@ impl Gateway {
             settings: Mutex::new(settings),
             runtime: Arc::clone(&runtime),
             tls,
+            revocations,
             addrs,
             admin_addr,
             shutdown: shutdown.clone(),
@@ -210,9 +230,20 @@ impl Inner {
         if current.admin_bind != new.admin_bind {
             return Err(ReloadError::NeedsRestart("admin.bind changed".into()));
         }
+        // Revocation handles keep their CRLs and caches across reloads; their settings are
+        // read at start only.
+        let mut configs = Vec::new();
         for l in &new.listeners {
-            if let Some(slot) = self.tls.get(&l.name) {
-                slot.store(l.tls.config());
+            let config = match self.revocations.get(&l.name) {
+                Some(r) => with_revocation(l, Some(Arc::clone(r)))
+                    .map_err(|e| ReloadError::NeedsRestart(e.to_string()))?,
+                None => l.tls.config(),
+            };
+            configs.push((l.name.clone(), config));
+        }
+        for (name, config) in configs {
+            if let Some(slot) = self.tls.get(&name) {
+                slot.store(config);
             }
         }
         self.runtime.store(Arc::new(Runtime::build(&new)));
@@ -220,4 +251,39 @@ impl Inner {
         *current = new;
         Ok(())
     }
+}
+
+async fn start_revocation(
+    l: &crate::config::ListenerSettings,
+) -> Result<Option<Arc<mtls::Revocation>>, StartError> {
+    let Some(settings) = &l.revocation else {
+        return Ok(None);
+    };
+    let anchors = match &l.tls_settings.client_auth {
+        mtls::ClientAuth::Required(a) | mtls::ClientAuth::Optional(a) => a,
+        mtls::ClientAuth::None => return Ok(None),
+    };
+    mtls::Revocation::start(settings.clone(), anchors)
+        .await
+        .map(Some)
+        .map_err(|e| StartError::Revocation {
+            listener: l.name.clone(),
+            reason: e.to_string(),
+        })
+}
+
+fn with_revocation(
+    l: &crate::config::ListenerSettings,
+    revocation: Option<Arc<mtls::Revocation>>,
+) -> Result<Arc<rustls::ServerConfig>, StartError> {
+    let settings = mtls::ServerTlsSettings {
+        revocation,
+        ..l.tls_settings.clone()
+    };
+    mtls::ServerTls::build(&settings)
+        .map(|tls| tls.config())
+        .map_err(|e| StartError::Revocation {
+            listener: l.name.clone(),
+            reason: e.to_string(),
+        })
 }

@@ -35,6 +35,13 @@ pub enum GatewayError {
     /// The client's certificate is not allowed on the route.
     #[error("{0}")]
     Forbidden(mtls::PinRefusal),
+    /// The client's certificate is revoked, or its status could not be established under a
+    /// hard policy.
+    #[error("client certificate refused by revocation: {verdict}")]
+    Revoked {
+        /// The verdict, for the log.
+        verdict: String,
+    },
     /// The body is larger than the route allows.
     #[error("request body larger than {limit} bytes")]
     PayloadTooLarge {
@@ -82,7 +89,7 @@ impl GatewayError {
             Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::Revoked { .. } => StatusCode::FORBIDDEN,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UpstreamUnavailable { .. } => StatusCode::BAD_GATEWAY,
             Self::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
@@ -96,6 +103,7 @@ impl GatewayError {
             Self::MethodNotAllowed { .. } => "method-not-allowed",
             Self::Unauthenticated(_) => "client-certificate-required",
             Self::Forbidden(_) => "client-not-allowed",
+            Self::Revoked { .. } => "client-certificate-revoked",
             Self::PayloadTooLarge { .. } => "payload-too-large",
             Self::UpstreamUnavailable { .. } => "upstream-unavailable",
             Self::UpstreamTimeout { .. } => "upstream-timeout",
@@ -114,6 +122,9 @@ impl GatewayError {
                 "the service behind the gateway did not answer in time".into()
             }
             Self::Internal(_) => "the gateway failed to handle the request".into(),
+            Self::Revoked { .. } => {
+                "the client certificate is revoked or its revocation status is unknown".into()
+            }
             other => other.to_string(),
         }
     }

@@ -137,6 +137,19 @@ async fn dispatch(
     conn: &Arc<ConnectionInfo>,
     request_id: &str,
 ) -> Result<Response<Body>, GatewayError> {
+    if let Some(rev) = &conn.revocation {
+        let verdict = if rev.verdict.refuse() {
+            rev.verdict.clone()
+        } else {
+            // O(1) and no I/O: a CRL loaded since the handshake takes effect on open connections.
+            rev.handle.check_crl(&rev.chain)
+        };
+        if verdict.refuse() {
+            return Err(GatewayError::Revoked {
+                verdict: verdict.to_string(),
+            });
+        }
+    }
     let client_name = route
         .settings
         .policy

@@ -29,6 +29,18 @@ pub struct ConnectionInfo {
     pub identity: Option<Arc<mtls::PeerIdentity>>,
     /// Whether the TLS session was resumed.
     pub resumed: bool,
+    /// The revocation state of the client chain, when the listener checks revocation.
+    pub(crate) revocation: Option<ConnectionRevocation>,
+}
+
+/// What revocation knows about a connection: the verdict reached after the handshake (CRL and
+/// OCSP), and what is needed to re-check the CRL on every request, so that a resumed session or
+/// an open connection whose certificate was revoked since is refused at its next request.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnectionRevocation {
+    pub(crate) handle: Arc<mtls::Revocation>,
+    pub(crate) chain: Arc<Vec<rustls_pki_types::CertificateDer<'static>>>,
+    pub(crate) verdict: mtls::Verdict,
 }
 
 /// A listener being served.
@@ -38,6 +50,7 @@ pub(crate) struct Listener {
     pub(crate) tls: Arc<ArcSwap<rustls::ServerConfig>>,
     pub(crate) handshake_timeout: Duration,
     pub(crate) max_connections: usize,
+    pub(crate) revocation: Option<Arc<mtls::Revocation>>,
 }
 
 /// Accepts until `shutdown` fires, then lets open connections finish within `grace`.
@@ -75,6 +88,7 @@ pub(crate) async fn serve(
             tls: listener.tls.load_full(),
             handshake_timeout: listener.handshake_timeout,
             runtime: Arc::clone(&runtime),
+            revocation: listener.revocation.clone(),
         };
         tokio::spawn(async move {
             let _permit = permit;
@@ -95,6 +109,7 @@ struct Connection {
     tls: Arc<rustls::ServerConfig>,
     handshake_timeout: Duration,
     runtime: Arc<ArcSwap<Runtime>>,
+    revocation: Option<Arc<mtls::Revocation>>,
 }
 
 impl Connection {
@@ -132,11 +147,32 @@ impl Connection {
             .and_then(mtls::PeerIdentity::from_leaf)
             .map(Arc::new);
         telemetry::record_handshake(&self.listener, if resumed { "resumed" } else { "full" });
+        let chain: Option<Vec<_>> = session
+            .peer_certificates()
+            .map(|certs| certs.iter().map(|c| c.clone().into_owned()).collect());
+        // After the handshake and before the first request: OCSP (cached or asked) and the CRL
+        // again, which also covers resumed sessions whose verifier did not run.
+        let revocation = match (self.revocation, chain) {
+            (Some(handle), Some(chain)) => {
+                let verdict = handle.check_connection(&chain, true).await;
+                if verdict != mtls::Verdict::Good {
+                    tracing::warn!(listener = %self.listener, %peer, %verdict, resumed,
+                        "revocation check after the handshake");
+                }
+                Some(ConnectionRevocation {
+                    handle,
+                    chain: Arc::new(chain),
+                    verdict,
+                })
+            }
+            _ => None,
+        };
         let info = Arc::new(ConnectionInfo {
             listener: self.listener,
             peer,
             identity,
             resumed,
+            revocation,
         });
         let runtime = self.runtime;
         let service = service_fn(move |req| {

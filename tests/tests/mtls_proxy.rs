@@ -232,3 +232,45 @@ routes:
     );
     gw.shutdown().await;
 }
+
+#[tokio::test]
+async fn revoked_certificate_is_refused_at_the_handshake_and_others_pass() {
+    let upstream = demo_upstream::spawn("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let gw = start(&format!(
+        r#"{}
+upstreams:
+  echo:
+    url: http://{upstream}
+routes:
+  - name: sas
+    path_prefix: /sas
+    handler: proxy
+    upstream: echo
+    allowed_clients: [sas-recette]
+"#,
+        listener("optional").replace(
+            "trust_anchors: [root-ca.cer, intermediate-ca.cer]",
+            "trust_anchors: [root-ca.cer, intermediate-ca.cer]\n        revocation:\n          crl:\n            sources: [crl/intermediate.crl]",
+        )
+    ))
+    .await;
+    let addr = gw.addr("edge").unwrap();
+    let err = send(addr, Some("revoked"), false, get("/sas/a"))
+        .await
+        .err()
+        .unwrap();
+    let text = describe(err.as_ref());
+    assert!(text.contains("AlertReceived(CertificateRevoked)"), "{text}");
+    let ok = send(addr, Some("sas-recette"), false, get("/sas/a"))
+        .await
+        .unwrap();
+    assert_eq!(ok.status, 200);
+    assert!(
+        gateway::prometheus()
+            .render()
+            .contains(r#"outcome="revoked""#)
+    );
+    gw.shutdown().await;
+}

@@ -3,6 +3,7 @@
 
 mod error;
 mod raw;
+mod revocation;
 mod units;
 mod validate;
 
@@ -67,8 +68,12 @@ pub struct ListenerSettings {
     pub name: String,
     /// Address to bind.
     pub bind: SocketAddr,
-    /// The built TLS configuration.
+    /// The built TLS configuration (without revocation: that needs a runtime to start).
     pub tls: mtls::ServerTls,
+    /// What `tls` was built from; the gateway rebuilds it with the revocation handle.
+    pub tls_settings: mtls::ServerTlsSettings,
+    /// Revocation checking of client certificates, if configured.
+    pub revocation: Option<mtls::RevocationSettings>,
     /// Longest time a TLS handshake may take.
     pub handshake_timeout: Duration,
     /// Most connections served at once; more wait in the kernel's backlog.

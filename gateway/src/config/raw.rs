@@ -48,6 +48,81 @@ pub(crate) struct RawClientAuth {
     pub(crate) mode: ClientAuthMode,
     #[serde(default)]
     pub(crate) trust_anchors: Vec<String>,
+    pub(crate) revocation: Option<RawRevocation>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRevocation {
+    pub(crate) scope: Option<Scope>,
+    pub(crate) combine: Option<CombineMode>,
+    pub(crate) crl: Option<RawCrl>,
+    pub(crate) ocsp: Option<RawOcsp>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Scope {
+    LeafOnly,
+    WholeChain,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum CombineMode {
+    OcspWhenNoCrl,
+    Both,
+    CrlOnly,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCrl {
+    /// `http://` / `https://` URLs or files (DER or PEM).
+    #[serde(default)]
+    pub(crate) sources: Vec<String>,
+    #[serde(default)]
+    pub(crate) use_distribution_points: bool,
+    /// Local time `HH:MM`.
+    pub(crate) refresh_at: Option<String>,
+    pub(crate) time_zone: Option<String>,
+    pub(crate) jitter: Option<String>,
+    pub(crate) on_missing_at_start: Option<MissingMode>,
+    pub(crate) on_stale: Option<FailMode>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum MissingMode {
+    Refuse,
+    StartDegraded,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum FailMode {
+    Hard,
+    Soft,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawOcsp {
+    pub(crate) mode: OcspModeRaw,
+    pub(crate) responder: Option<String>,
+    #[serde(default)]
+    pub(crate) nonce: bool,
+    pub(crate) timeout: Option<String>,
+    pub(crate) max_cache_age: Option<String>,
+    pub(crate) clock_skew: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum OcspModeRaw {
+    Off,
+    Soft,
+    Hard,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]

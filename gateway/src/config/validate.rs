@@ -162,6 +162,24 @@ fn listener(
             }
         }
     };
+    let revocation = match &l.tls.client_auth {
+        Some(auth) if auth.mode != ClientAuthMode::None => auth.revocation.as_ref().map(|r| {
+            super::revocation::revocation(c, &format!("{key}.tls.client_auth.revocation"), r, base)
+        }),
+        Some(auth) if auth.revocation.is_some() => {
+            c.push(
+                format!("{key}.tls.client_auth.revocation"),
+                "revocation needs client certificates (mode `required` or `optional`)",
+            );
+            Some(None)
+        }
+        _ => None,
+    };
+    let revocation = match revocation {
+        None => Some(None),
+        Some(Some(r)) => Some(Some(r)),
+        Some(None) => None,
+    };
     let tls = client_auth.and_then(|client_auth| {
         let settings = mtls::ServerTlsSettings {
             cert_chain: resolve(base, &l.tls.cert),
@@ -174,11 +192,15 @@ fn listener(
             format!("{key}.tls"),
             mtls::ServerTls::build(&settings).map_err(|e| e.to_string()),
         )
+        .map(|tls| (tls, settings))
     });
+    let (tls, tls_settings) = tls?;
     Some(ListenerSettings {
         name: l.name.clone(),
         bind: bind?,
-        tls: tls?,
+        tls,
+        tls_settings,
+        revocation: revocation?,
         handshake_timeout: handshake_timeout?,
         max_connections,
     })
