@@ -48,10 +48,10 @@ impl DailyAt {
             let at = day
                 .at(self.hour, self.minute, 0, 0)
                 .to_zoned(self.tz.clone());
-            if let Ok(at) = at {
-                if at.timestamp() > now {
-                    return at.timestamp();
-                }
+            if let Ok(at) = at
+                && at.timestamp() > now
+            {
+                return at.timestamp();
             }
             match day.tomorrow() {
                 Ok(next) => day = next,

@@ -122,14 +122,14 @@ impl SourceState {
                 source_name: self.name.clone(),
                 reason: format!("parser task failed: {e}"),
             })??;
-        if let Some(current) = self.current.load_full() {
-            if crl.this_update < current.this_update {
-                return Err(RevocationError::OlderCrl {
-                    source_name: self.name.clone(),
-                    new: crl.this_update.to_string(),
-                    current: current.this_update.to_string(),
-                });
-            }
+        if let Some(current) = self.current.load_full()
+            && crl.this_update < current.this_update
+        {
+            return Err(RevocationError::OlderCrl {
+                source_name: self.name.clone(),
+                new: crl.this_update.to_string(),
+                current: current.this_update.to_string(),
+            });
         }
         tracing::info!(
             source = %self.name, issuer = %crl.issuer, entries = crl.entries(),

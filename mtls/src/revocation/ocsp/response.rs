@@ -73,18 +73,18 @@ pub(crate) fn check(body: &[u8], expected: &Expected<'_>) -> Result<Checked, Ocs
         return Err(OcspFailure::NotYetValid(this_update.to_string()));
     }
     let next_update = single.next_update.as_ref().map(gtime);
-    if let Some(next) = next_update {
-        if next < sub(expected.now, expected.skew) {
-            return Err(OcspFailure::Expired(next.to_string()));
-        }
+    if let Some(next) = next_update
+        && next < sub(expected.now, expected.skew)
+    {
+        return Err(OcspFailure::Expired(next.to_string()));
     }
     if let Some(sent) = expected.nonce {
         // A responder that ignores nonces answers without one (ANS does not document nonce
         // support): tolerated. One that answers with another nonce is replaying: refused.
-        if let Some(got) = data.nonce() {
-            if got.0.as_bytes() != sent {
-                return Err(OcspFailure::NonceMismatch);
-            }
+        if let Some(got) = data.nonce()
+            && got.0.as_bytes() != sent
+        {
+            return Err(OcspFailure::NonceMismatch);
         }
     }
     let answer = match &single.cert_status {
