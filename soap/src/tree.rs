@@ -26,8 +26,15 @@ pub(crate) fn parse_document(input: &[u8], limits: &Limits) -> Result<Element, E
             encoding: "UTF-16".to_owned(),
         });
     }
+    // quick-xml skips a UTF-8 byte order mark but then counts positions from after
+    // it; strip it here and add it back so that spans index the caller's input.
+    let (body, offset) = match input.strip_prefix(b"\xEF\xBB\xBF") {
+        Some(rest) => (rest, 3),
+        None => (input, 0),
+    };
     let mut builder = Builder {
-        reader: NsReader::from_reader(input),
+        reader: NsReader::from_reader(body),
+        offset,
         limits,
         stack: Vec::new(),
         root: None,
@@ -44,6 +51,8 @@ pub(crate) fn parse_document(input: &[u8], limits: &Limits) -> Result<Element, E
 
 struct Builder<'i, 'l> {
     reader: NsReader<&'i [u8]>,
+    /// Bytes stripped before the reader's input (a BOM), added to every position.
+    offset: usize,
     limits: &'l Limits,
     stack: Vec<Element>,
     root: Option<Element>,
@@ -140,11 +149,15 @@ impl Builder<'_, '_> {
     }
 
     fn position(&self) -> usize {
-        usize::try_from(self.reader.buffer_position()).unwrap_or(usize::MAX)
+        usize::try_from(self.reader.buffer_position())
+            .unwrap_or(usize::MAX)
+            .saturating_add(self.offset)
     }
 
     fn error_position(&self) -> usize {
-        usize::try_from(self.reader.error_position()).unwrap_or(usize::MAX)
+        usize::try_from(self.reader.error_position())
+            .unwrap_or(usize::MAX)
+            .saturating_add(self.offset)
     }
 
     fn outside_root(&self, position: usize) -> EnvelopeError {
