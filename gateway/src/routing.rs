@@ -159,12 +159,12 @@ async fn dispatch(
             mtls::PinRefusal::NotAllowed { .. } => GatewayError::Forbidden(refusal),
         })?
         .map(str::to_owned);
-    if let Some(methods) = &route.settings.methods {
-        if !methods.contains(req.method()) {
-            return Err(GatewayError::MethodNotAllowed {
-                allowed: methods.clone(),
-            });
-        }
+    if let Some(methods) = &route.settings.methods
+        && !methods.contains(req.method())
+    {
+        return Err(GatewayError::MethodNotAllowed {
+            allowed: methods.clone(),
+        });
     }
     let ctx = RequestContext {
         conn: Arc::clone(conn),

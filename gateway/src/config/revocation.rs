@@ -17,8 +17,7 @@ pub(super) fn revocation(
         None => None,
         Some(crl) => {
             let k = format!("{key}.crl");
-            let mut s = mtls::CrlSettings::default();
-            s.sources = crl
+            let sources: Vec<mtls::CrlSource> = crl
                 .sources
                 .iter()
                 .map(|src| {
@@ -29,6 +28,10 @@ pub(super) fn revocation(
                     }
                 })
                 .collect();
+            let mut s = mtls::CrlSettings {
+                sources,
+                ..mtls::CrlSettings::default()
+            };
             if s.sources.is_empty() && !crl.use_distribution_points {
                 c.push(
                     format!("{k}.sources"),
@@ -36,10 +39,10 @@ pub(super) fn revocation(
                 );
             }
             s.use_distribution_points = crl.use_distribution_points;
-            if let Some(at) = &crl.refresh_at {
-                if let Some(hm) = c.check(format!("{k}.refresh_at"), parse_hhmm(at)) {
-                    s.refresh_at = hm;
-                }
+            if let Some(at) = &crl.refresh_at
+                && let Some(hm) = c.check(format!("{k}.refresh_at"), parse_hhmm(at))
+            {
+                s.refresh_at = hm;
             }
             if let Some(tz) = &crl.time_zone {
                 if jiff::tz::TimeZone::get(tz).is_err() {
@@ -50,10 +53,10 @@ pub(super) fn revocation(
                 }
                 s.time_zone = tz.clone();
             }
-            if let Some(j) = &crl.jitter {
-                if let Some(d) = c.check(format!("{k}.jitter"), parse_duration(j)) {
-                    s.jitter = d;
-                }
+            if let Some(j) = &crl.jitter
+                && let Some(d) = c.check(format!("{k}.jitter"), parse_duration(j))
+            {
+                s.jitter = d;
             }
             if let Some(m) = crl.on_missing_at_start {
                 s.on_missing_at_start = match m {
@@ -85,10 +88,10 @@ pub(super) fn revocation(
             ("max_cache_age", &o.max_cache_age, &mut ocsp.max_cache_age),
             ("clock_skew", &o.clock_skew, &mut ocsp.clock_skew),
         ] {
-            if let Some(v) = value {
-                if let Some(d) = c.check(format!("{k}.{name}"), parse_duration(v)) {
-                    *slot = d;
-                }
+            if let Some(v) = value
+                && let Some(d) = c.check(format!("{k}.{name}"), parse_duration(v))
+            {
+                *slot = d;
             }
         }
     }

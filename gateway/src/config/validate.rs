@@ -336,16 +336,16 @@ fn routes(
         if !r.path_prefix.starts_with('/') {
             c.push(format!("{key}.path_prefix"), "must start with `/`");
         }
-        if let Some(l) = &listener {
-            if !prefixes.insert((l.clone(), r.path_prefix.clone())) {
-                c.push(
-                    format!("{key}.path_prefix"),
-                    format!(
-                        "another route of listener `{l}` has the prefix `{}`",
-                        r.path_prefix
-                    ),
-                );
-            }
+        if let Some(l) = &listener
+            && !prefixes.insert((l.clone(), r.path_prefix.clone()))
+        {
+            c.push(
+                format!("{key}.path_prefix"),
+                format!(
+                    "another route of listener `{l}` has the prefix `{}`",
+                    r.path_prefix
+                ),
+            );
         }
         let methods = r.methods.as_ref().map(|ms| {
             ms.iter()
