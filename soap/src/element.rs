@@ -5,6 +5,7 @@
 //! ever caring which prefixes the sender chose.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 // === impl Attribute ===
 
@@ -12,7 +13,7 @@ use std::ops::Range;
 /// (`xmlns`, `xmlns:p`) are consumed by the parser and never appear here.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attribute {
-    pub(crate) ns: Option<String>,
+    pub(crate) ns: Option<Arc<str>>,
     pub(crate) name: String,
     pub(crate) value: String,
 }
@@ -45,7 +46,7 @@ impl Attribute {
 /// dropped. That is the right model for SOAP payloads, which never use mixed content.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Element {
-    pub(crate) ns: Option<String>,
+    pub(crate) ns: Option<Arc<str>>,
     pub(crate) name: String,
     pub(crate) attrs: Vec<Attribute>,
     pub(crate) children: Vec<Element>,

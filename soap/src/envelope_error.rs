@@ -44,6 +44,14 @@ pub enum EnvelopeError {
         /// Where the offending text or tag ends.
         position: usize,
     },
+    /// A namespace declaration longer than [`Limits::max_namespace_len`](crate::Limits::max_namespace_len).
+    #[error("namespace URI longer than {limit} bytes at byte {position}")]
+    NamespaceTooLong {
+        /// Configured limit.
+        limit: usize,
+        /// Where the declaring tag ends.
+        position: usize,
+    },
     /// The document has more elements than [`Limits::max_elements`](crate::Limits::max_elements).
     #[error("document has more than {limit} elements (byte {position})")]
     TooManyElements {
@@ -223,6 +231,7 @@ impl EnvelopeError {
             | Self::TooDeep { .. }
             | Self::TooManyAttributes { .. }
             | Self::TextTooLong { .. }
+            | Self::NamespaceTooLong { .. }
             | Self::TooManyElements { .. } => Fault::new(
                 FaultCode::Sender,
                 "The message exceeds the size limits of this endpoint",

@@ -19,6 +19,9 @@ pub struct Limits {
     pub max_text_len: usize,
     /// Most elements in the whole document.
     pub max_elements: usize,
+    /// Longest namespace URI, in bytes. Every element in a namespace refers to its
+    /// URI, so its length multiplies the work of resolving names.
+    pub max_namespace_len: usize,
 }
 
 impl Limits {
@@ -33,6 +36,8 @@ impl Limits {
     /// Default element count bound. A typical request has fewer than a hundred;
     /// the bound keeps a 1 MiB document of empty tags from costing ~250,000 nodes.
     pub const DEFAULT_MAX_ELEMENTS: usize = 10_000;
+    /// Default namespace URI bound: 2 KiB (real ones are under 100 bytes).
+    pub const DEFAULT_MAX_NAMESPACE_LEN: usize = 2048;
 }
 
 impl Default for Limits {
@@ -43,6 +48,7 @@ impl Default for Limits {
             max_attributes: Self::DEFAULT_MAX_ATTRIBUTES,
             max_text_len: Self::DEFAULT_MAX_TEXT_LEN,
             max_elements: Self::DEFAULT_MAX_ELEMENTS,
+            max_namespace_len: Self::DEFAULT_MAX_NAMESPACE_LEN,
         }
     }
 }

@@ -286,3 +286,33 @@ fn limits_are_configurable() {
     let err = parse_with(wrap("<a><b/></a>").as_bytes(), &limits);
     assert!(matches!(err, EnvelopeError::TooDeep { limit: 3, .. }));
 }
+
+#[test]
+fn long_namespaces() {
+    // Namespaces are bounded (2 KiB) because every element in one refers to it.
+    let huge = format!("urn:{}", "n".repeat(300 * 1024));
+    let err = parse(wrap(&format!(r#"<a xmlns:p="{huge}"/>"#)).as_bytes());
+    assert!(matches!(err, EnvelopeError::TextTooLong { .. }), "{err:?}");
+    let long = format!("urn:{}", "n".repeat(3000));
+    let err = parse(wrap(&format!(r#"<a xmlns="{long}"/>"#)).as_bytes());
+    assert!(
+        matches!(err, EnvelopeError::NamespaceTooLong { limit: 2048, .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .starts_with("namespace URI longer than 2048 bytes")
+    );
+    // Within the bound, one shared copy serves every element.
+    let ns = format!("urn:{}", "n".repeat(2000));
+    let body = format!(r#"<a xmlns="{ns}">{}</a>"#, "<b/>".repeat(9_000));
+    let xml = wrap(&body);
+    let env = Envelope::parse(xml.as_bytes(), &Limits::default(), SoapVersion::V11).unwrap();
+    let a = env.payload().unwrap();
+    let (first, last) = (&a.children()[0], &a.children()[8_999]);
+    assert_eq!(first.ns(), Some(ns.as_str()));
+    assert!(
+        std::ptr::eq(first.ns().unwrap(), last.ns().unwrap()),
+        "one shared copy"
+    );
+}
