@@ -20,6 +20,7 @@ mod envelope;
 mod envelope_error;
 mod escape;
 mod fault;
+mod intern;
 mod limits;
 mod must_understand;
 mod secret;

@@ -4,14 +4,13 @@
 //! so no entity can even be declared. Every bound of [`Limits`] is checked as soon
 //! as the event that crosses it is read, before anything is allocated for it.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use quick_xml::events::{BytesRef, BytesStart, Event};
-use quick_xml::name::ResolveResult;
 use quick_xml::{NsReader, escape::EscapeError, name::NamespaceError};
 
 use crate::envelope_error::{echo, echo_bytes};
+use crate::intern::Interner;
 use crate::{Attribute, Element, EnvelopeError, Limits};
 
 /// Parses a whole document into its root element, enforcing `limits`.
@@ -302,36 +301,6 @@ impl Builder<'_, '_> {
         }
         current.text.push_str(text);
         Ok(())
-    }
-}
-
-// === impl Interner ===
-
-/// One shared copy of each namespace URI.
-///
-/// Without it a document declaring one 256 KiB namespace and holding 10,000
-/// elements in it would cost 2.5 GB of copies: memory must stay linear in the
-/// input size whatever the document looks like.
-#[derive(Debug, Default)]
-struct Interner {
-    known: HashMap<Box<[u8]>, Arc<str>>,
-}
-
-impl Interner {
-    /// The shared namespace of an element or attribute; `Err(prefix)` for an
-    /// undeclared prefix.
-    fn intern(&mut self, resolved: ResolveResult<'_>) -> Result<Option<Arc<str>>, Vec<u8>> {
-        let bytes = match resolved {
-            ResolveResult::Unbound => return Ok(None),
-            ResolveResult::Bound(ns) => ns.into_inner(),
-            ResolveResult::Unknown(prefix) => return Err(prefix),
-        };
-        if let Some(ns) = self.known.get(bytes) {
-            return Ok(Some(Arc::clone(ns)));
-        }
-        let ns: Arc<str> = Arc::from(String::from_utf8_lossy(bytes));
-        self.known.insert(bytes.into(), Arc::clone(&ns));
-        Ok(Some(ns))
     }
 }
 
