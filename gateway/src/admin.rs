@@ -35,6 +35,14 @@ async fn readyz(State(inner): State<Arc<Inner>>) -> impl IntoResponse {
     let mut checks = serde_json::Map::new();
     checks.insert("config".into(), "loaded".into());
     let mut ready = true;
+    let store = match inner.store.ping().await {
+        Ok(()) => "reachable".to_owned(),
+        Err(e) => {
+            ready = false;
+            e.to_string()
+        }
+    };
+    checks.insert("state".into(), store.into());
     for (listener, revocation) in &inner.revocations {
         let state = match revocation.readiness() {
             Ok(()) => "ok".to_owned(),

@@ -25,6 +25,9 @@ pub enum StartError {
         /// Why.
         reason: String,
     },
+    /// The shared state store could not be built (bad Redis URL or key prefix).
+    #[error("state store: {0}")]
+    State(String),
     /// A listener's address could not be bound.
     #[error("cannot bind {what} on {addr}: {source}")]
     Bind {
@@ -59,6 +62,7 @@ pub(crate) struct Inner {
     runtime: Arc<ArcSwap<Runtime>>,
     tls: HashMap<String, Arc<ArcSwap<rustls::ServerConfig>>>,
     pub(crate) revocations: HashMap<String, Arc<mtls::Revocation>>,
+    pub(crate) store: Arc<dyn state::StateStore>,
     addrs: HashMap<String, SocketAddr>,
     admin_addr: SocketAddr,
     shutdown: CancellationToken,
@@ -74,6 +78,7 @@ impl Gateway {
     pub async fn start(settings: Settings) -> Result<Self, StartError> {
         // Install the recorder before anything is counted, or early counts would be lost.
         crate::telemetry::prometheus();
+        let store = build_store(&settings.state).await?;
         let shutdown = CancellationToken::new();
         let runtime = Arc::new(ArcSwap::from_pointee(Runtime::build(&settings)));
         let mut tasks = JoinSet::new();
@@ -132,6 +137,7 @@ impl Gateway {
             runtime: Arc::clone(&runtime),
             tls,
             revocations,
+            store,
             addrs,
             admin_addr,
             shutdown: shutdown.clone(),
@@ -286,4 +292,30 @@ fn with_revocation(
             listener: l.name.clone(),
             reason: e.to_string(),
         })
+}
+
+/// The shared state store: in memory, or Redis (connected lazily, so the gateway starts and
+/// reports not-ready while Redis is down) behind the configured unavailability policy.
+async fn build_store(
+    settings: &crate::config::StateSettings,
+) -> Result<Arc<dyn state::StateStore>, StartError> {
+    use crate::config::{OnUnavailable, StateBackend};
+    let memory = state::MemoryStore::new(settings.max_entries);
+    match (&settings.backend, &settings.redis_url) {
+        (StateBackend::Redis, Some(url)) => {
+            let config = state::RedisConfig::new(url.clone(), settings.key_prefix.clone())
+                .with_op_timeout(settings.timeout);
+            let redis = state::RedisStore::new(config)
+                .await
+                .map_err(|e| StartError::State(e.to_string()))?;
+            let mode = match settings.on_unavailable {
+                OnUnavailable::Refuse => state::OnUnavailable::Refuse,
+                OnUnavailable::FallbackToMemory => state::OnUnavailable::FallbackToMemory,
+            };
+            Ok(Arc::new(state::FallbackStore::with_memory(
+                redis, mode, memory,
+            )))
+        }
+        _ => Ok(Arc::new(memory)),
+    }
 }

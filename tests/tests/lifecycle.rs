@@ -4,6 +4,7 @@
 mod common;
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::time::Duration;
 
 use common::*;
@@ -75,6 +76,7 @@ async fn admin_reports_health_readiness_and_metrics() {
     let (status, ready) = admin_get(admin, "/readyz").await;
     assert_eq!(status, 200, "{ready}");
     assert!(ready.contains(r#""ready":true"#), "{ready}");
+    assert!(ready.contains(r#""state":"reachable""#), "{ready}");
     let (status, metrics) = admin_get(admin, "/metrics").await;
     assert_eq!(status, 200);
     assert!(
@@ -159,4 +161,29 @@ async fn shutdown_lets_in_flight_requests_finish_and_stops_accepting() {
         tokio::net::TcpStream::connect(addr).await.is_err(),
         "still accepting"
     );
+}
+
+/// With Redis as the state backend, readiness follows Redis: the real one answers, a closed port
+/// makes the instance unready (503) while it keeps serving.
+#[tokio::test]
+async fn readiness_follows_the_redis_store() {
+    let upstream = demo_upstream::spawn("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    for (url, expected) in [
+        ("redis://127.0.0.1:6379", 200),
+        ("redis://127.0.0.1:1", 503),
+    ] {
+        let yaml = format!(
+            "{}\nstate:\n  backend: redis\n  url_env: GW_TEST_REDIS\n  timeout: 300ms\n",
+            config_with_route(upstream, "/r")
+        );
+        let env = HashMap::from([("GW_TEST_REDIS".to_owned(), url.to_owned())]);
+        mtls::install_default_provider();
+        let s = gateway::config::from_yaml(&yaml, Path::new("t.yaml"), &pki_dir(), &env).unwrap();
+        let gw = gateway::Gateway::start(s).await.unwrap();
+        let (status, body) = admin_get(gw.admin_addr(), "/readyz").await;
+        assert_eq!(status, expected, "{url}: {body}");
+        gw.shutdown().await;
+    }
 }
