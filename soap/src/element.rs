@@ -43,7 +43,9 @@ impl Attribute {
 ///
 /// Text is the concatenation of the element's own text and CDATA nodes (not its
 /// descendants'), with references resolved and line ends normalised; comments are
-/// dropped. That is the right model for SOAP payloads, which never use mixed content.
+/// dropped, and so are whitespace-only text nodes of an element that has child
+/// elements (indentation). A leaf keeps its text exactly, whitespace included.
+/// That is the right model for SOAP payloads, which never use mixed content.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Element {
     pub(crate) ns: Option<Arc<str>>,

@@ -1,16 +1,16 @@
-//! Hardened XML → [`Element`] tree builder on quick-xml's `NsReader`.
+//! Hardened XML → [`Element`] tree builder on quick-xml's `Reader`.
 //!
 //! quick-xml never expands entities itself; we go further and refuse any DOCTYPE,
 //! so no entity can even be declared. Every bound of [`Limits`] is checked as soon
 //! as the event that crosses it is read, before anything is allocated for it.
 
-use std::sync::Arc;
-
+use quick_xml::events::attributes::Attribute as RawAttribute;
 use quick_xml::events::{BytesRef, BytesStart, Event};
-use quick_xml::{NsReader, escape::EscapeError, name::NamespaceError};
+use quick_xml::name::PrefixDeclaration;
+use quick_xml::{Reader, escape::EscapeError, name::NamespaceError};
 
 use crate::envelope_error::{echo, echo_bytes};
-use crate::intern::Interner;
+use crate::ns::Scopes;
 use crate::{Attribute, Element, EnvelopeError, Limits};
 
 /// Parses a whole document into its root element, enforcing `limits`.
@@ -35,9 +35,10 @@ pub(crate) fn parse_document(input: &[u8], limits: &Limits) -> Result<Element, E
         None => (input, 0),
     };
     let mut builder = Builder {
-        reader: NsReader::from_reader(body),
+        reader: Reader::from_reader(body),
         offset,
-        namespaces: Interner::default(),
+        scopes: Scopes::default(),
+        pending_ws: String::new(),
         limits,
         stack: Vec::new(),
         root: None,
@@ -53,10 +54,14 @@ pub(crate) fn parse_document(input: &[u8], limits: &Limits) -> Result<Element, E
 }
 
 struct Builder<'i, 'l> {
-    reader: NsReader<&'i [u8]>,
+    reader: Reader<&'i [u8]>,
     /// Bytes stripped before the reader's input (a BOM), added to every position.
     offset: usize,
-    namespaces: Interner,
+    scopes: Scopes,
+    /// Whitespace read in the current element before knowing whether it is a
+    /// leaf (keep it: it is data) or has children (drop it: it is indentation).
+    /// A reused buffer, so indentation costs no allocation per element.
+    pending_ws: String,
     limits: &'l Limits,
     stack: Vec<Element>,
     root: Option<Element>,
@@ -70,8 +75,8 @@ impl Builder<'_, '_> {
     fn run(mut self, input_len: usize) -> Result<Element, EnvelopeError> {
         loop {
             let start = self.position();
-            let (resolved, event) = match self.reader.read_resolved_event() {
-                Ok((resolved, event)) => (self.namespaces.intern(resolved), event),
+            let event = match self.reader.read_event() {
+                Ok(event) => event,
                 Err(error) => return Err(map_reader_error(error, self.error_position())),
             };
             let end = self.position();
@@ -103,18 +108,27 @@ impl Builder<'_, '_> {
                 Event::DocType(_) => return Err(EnvelopeError::Doctype { position: end }),
                 Event::Comment(_) => {}
                 Event::Start(tag) => {
-                    let element = self.open(resolved, &tag, start, end)?;
+                    let element = self.open(&tag, start, end)?;
+                    self.pending_ws.clear();
                     self.stack.push(element);
                 }
                 Event::Empty(tag) => {
-                    let element = self.open(resolved, &tag, start, end)?;
+                    let element = self.open(&tag, start, end)?;
+                    self.pending_ws.clear();
+                    self.scopes.pop(self.stack.len() + 1);
                     self.close(element);
                 }
                 Event::End(_) => {
                     // quick-xml checks that end tags match; an unmatched end is an
                     // error before we get here, so the stack cannot be empty.
+                    self.scopes.pop(self.stack.len());
                     if let Some(mut element) = self.stack.pop() {
                         element.span.end = end;
+                        if !self.pending_ws.is_empty() {
+                            // A leaf whose whole text is whitespace: that is its value.
+                            element.text.push_str(&self.pending_ws);
+                            self.pending_ws.clear();
+                        }
                         self.close(element);
                     }
                 }
@@ -175,7 +189,6 @@ impl Builder<'_, '_> {
     /// Builds the element for a start or empty tag, checking every limit first.
     fn open(
         &mut self,
-        ns: Result<Option<Arc<str>>, Vec<u8>>,
         tag: &BytesStart<'_>,
         start: usize,
         end: usize,
@@ -196,14 +209,22 @@ impl Builder<'_, '_> {
                 position: end,
             });
         }
-        let ns = ns.map_err(|prefix| EnvelopeError::UnboundPrefix {
-            prefix: echo_bytes(&prefix),
-            position: end,
-        })?;
-        let name = std::str::from_utf8(tag.local_name().into_inner())
+        let qname = tag.name();
+        let name = std::str::from_utf8(qname.local_name().into_inner())
             .map_err(|_| EnvelopeError::InvalidUtf8 { position: end })?
             .to_owned();
-        let attrs = self.attributes(tag, &name, end)?;
+        let depth = self.stack.len() + 1;
+        let plain = self.declarations(tag, &name, depth, end)?;
+        let prefix = qname.prefix().map(|p| p.into_inner());
+        let ns = self
+            .scopes
+            .element(prefix)
+            .map_err(|()| unbound(prefix, end))?;
+        let attrs = if plain > 0 {
+            self.attributes(tag, plain, end)?
+        } else {
+            Vec::new()
+        };
         Ok(Element {
             ns,
             name,
@@ -214,13 +235,17 @@ impl Builder<'_, '_> {
         })
     }
 
-    fn attributes(
+    /// First pass over the attributes: limits, and namespace declarations (which
+    /// apply to the element's own name and attributes, whatever their order).
+    /// Returns the number of other attributes.
+    fn declarations(
         &mut self,
         tag: &BytesStart<'_>,
         element: &str,
+        depth: usize,
         end: usize,
-    ) -> Result<Vec<Attribute>, EnvelopeError> {
-        let mut attrs: Vec<Attribute> = Vec::new();
+    ) -> Result<usize, EnvelopeError> {
+        let mut plain = 0;
         for (count, attr) in tag.attributes().enumerate() {
             // Count before looking at the attribute so that 10,000 attributes cost
             // at most `max_attributes` iterations of the (quadratic) duplicate check.
@@ -231,40 +256,60 @@ impl Builder<'_, '_> {
                     position: end,
                 });
             }
-            let attr = attr.map_err(|e| EnvelopeError::Malformed {
-                position: end,
-                detail: echo(&e.to_string()),
-            })?;
+            let attr = raw_attribute(attr, end)?;
             if attr.value.len() > self.limits.max_text_len {
                 return Err(EnvelopeError::TextTooLong {
                     limit: self.limits.max_text_len,
                     position: end,
                 });
             }
-            if attr.key.as_namespace_binding().is_some() {
-                if attr.value.len() > self.limits.max_namespace_len {
-                    return Err(EnvelopeError::NamespaceTooLong {
-                        limit: self.limits.max_namespace_len,
-                        position: end,
-                    });
+            let prefix = match attr.key.as_namespace_binding() {
+                None => {
+                    plain += 1;
+                    continue;
                 }
+                Some(PrefixDeclaration::Default) => None,
+                Some(PrefixDeclaration::Named(prefix)) => Some(prefix),
+            };
+            if attr.value.len() > self.limits.max_namespace_len {
+                return Err(EnvelopeError::NamespaceTooLong {
+                    limit: self.limits.max_namespace_len,
+                    position: end,
+                });
+            }
+            let value = attr_value(&attr, end)?;
+            self.scopes
+                .declare(prefix, &value, depth)
+                .map_err(|detail| EnvelopeError::Malformed {
+                    position: end,
+                    detail: detail.to_owned(),
+                })?;
+        }
+        Ok(plain)
+    }
+
+    /// Second pass: the attributes other than namespace declarations.
+    fn attributes(
+        &self,
+        tag: &BytesStart<'_>,
+        plain: usize,
+        end: usize,
+    ) -> Result<Vec<Attribute>, EnvelopeError> {
+        let mut attrs: Vec<Attribute> = Vec::with_capacity(plain);
+        for attr in tag.attributes() {
+            let attr = raw_attribute(attr, end)?;
+            if attr.key.as_namespace_binding().is_some() {
                 continue;
             }
-            let (resolved, local) = self.reader.resolve_attribute(attr.key);
-            let ns = self.namespaces.intern(resolved).map_err(|prefix| {
-                EnvelopeError::UnboundPrefix {
-                    prefix: echo_bytes(&prefix),
-                    position: end,
-                }
-            })?;
-            let name = std::str::from_utf8(local.into_inner())
+            let prefix = attr.key.prefix().map(|p| p.into_inner());
+            let ns = self
+                .scopes
+                .attribute(prefix)
+                .map_err(|()| unbound(prefix, end))?;
+            let name = std::str::from_utf8(attr.key.local_name().into_inner())
                 .map_err(|_| EnvelopeError::InvalidUtf8 { position: end })?
                 .to_owned();
-            let value = attr
-                .unescape_value()
-                .map_err(|e| map_reader_error(e, end))?
-                .into_owned();
-            check_chars(&value, end)?;
+            let value = attr_value(&attr, end)?.into_owned();
             // Namespaces in XML forbid two attributes with the same expanded name,
             // even when written with different prefixes.
             if attrs.iter().any(|a| a.ns == ns && a.name == name) {
@@ -293,14 +338,56 @@ impl Builder<'_, '_> {
             }
             return Err(self.outside_root(end));
         };
-        if current.text.len() + text.len() > self.limits.max_text_len {
+        if current.text.len() + self.pending_ws.len() + text.len() > self.limits.max_text_len {
             return Err(EnvelopeError::TextTooLong {
                 limit: self.limits.max_text_len,
                 position: end,
             });
         }
+        let whitespace = is_xml_whitespace(text);
+        if whitespace && !current.children.is_empty() {
+            // Indentation after a child element.
+            return Ok(());
+        }
+        if whitespace && current.text.is_empty() {
+            self.pending_ws.push_str(text);
+            return Ok(());
+        }
+        if !self.pending_ws.is_empty() {
+            current.text.push_str(&self.pending_ws);
+            self.pending_ws.clear();
+        }
         current.text.push_str(text);
         Ok(())
+    }
+}
+
+fn raw_attribute<'a>(
+    attr: Result<RawAttribute<'a>, quick_xml::events::attributes::AttrError>,
+    end: usize,
+) -> Result<RawAttribute<'a>, EnvelopeError> {
+    attr.map_err(|e| EnvelopeError::Malformed {
+        position: end,
+        detail: echo(&e.to_string()),
+    })
+}
+
+/// An attribute value with references resolved and characters checked.
+fn attr_value<'a>(
+    attr: &'a RawAttribute<'_>,
+    end: usize,
+) -> Result<std::borrow::Cow<'a, str>, EnvelopeError> {
+    let value = attr
+        .unescape_value()
+        .map_err(|e| map_reader_error(e, end))?;
+    check_chars(&value, end)?;
+    Ok(value)
+}
+
+fn unbound(prefix: Option<&[u8]>, end: usize) -> EnvelopeError {
+    EnvelopeError::UnboundPrefix {
+        prefix: echo_bytes(prefix.unwrap_or_default()),
+        position: end,
     }
 }
 
@@ -337,6 +424,14 @@ fn resolve_reference(reference: &BytesRef<'_>, end: usize) -> Result<char, Envel
 }
 
 fn check_chars(text: &str, end: usize) -> Result<(), EnvelopeError> {
+    // Fast path: in UTF-8 a forbidden character is either a C0 control byte or
+    // U+FFFE/U+FFFF, which start with 0xEF; most text has neither.
+    let suspicious = text
+        .bytes()
+        .any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF);
+    if !suspicious {
+        return Ok(());
+    }
     match text.chars().find(|c| !is_xml_char(*c)) {
         Some(c) => Err(EnvelopeError::InvalidCharacter {
             codepoint: u32::from(c),

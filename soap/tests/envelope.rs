@@ -275,3 +275,87 @@ fn duplicate_attributes_through_different_prefixes() {
         "{err}"
     );
 }
+
+#[test]
+fn whitespace_text_model() {
+    let xml = format!(
+        "<s:Envelope xmlns:s=\"{}\">\n <s:Body>\n  <op>\n    <blank>   </blank>\n    <ref>&#32;</ref>\n    <v> x </v>\n  </op>\n </s:Body>\n</s:Envelope>",
+        soap::SOAP11_NS
+    );
+    let env = parse11(&xml).unwrap();
+    let op = env.payload().unwrap();
+    assert_eq!(op.text(), "", "indentation of a parent is dropped");
+    assert_eq!(
+        op.child_any_ns("blank").unwrap().text(),
+        "   ",
+        "a leaf keeps its whitespace"
+    );
+    assert_eq!(op.child_any_ns("ref").unwrap().text(), " ");
+    assert_eq!(op.child_any_ns("v").unwrap().text(), " x ");
+    assert_eq!(op.child_any_ns("v").unwrap().text_trimmed(), "x");
+}
+
+#[test]
+fn namespace_scoping_rules() {
+    let ns = soap::SOAP11_NS;
+    // Declarations apply to their element whatever the attribute order, and go
+    // out of scope with it.
+    let xml = format!(
+        r#"<s:Envelope xmlns:s="{ns}"><s:Body><p:a p:x="1" xmlns:p="urn:p"><p:b/></p:a><c xmlns="urn:d"><d xmlns=""/></c></s:Body></s:Envelope>"#
+    );
+    let env = parse11(&xml).unwrap();
+    let body = env.body();
+    let a = &body.children()[0];
+    assert!(a.is("urn:p", "a"));
+    assert_eq!(a.attr(Some("urn:p"), "x"), Some("1"));
+    assert!(a.children()[0].is("urn:p", "b"));
+    let c = &body.children()[1];
+    assert!(c.is("urn:d", "c"));
+    assert_eq!(
+        c.children()[0].ns(),
+        None,
+        "xmlns=\"\" undeclares the default"
+    );
+    let xml_lang =
+        format!(r#"<s:Envelope xmlns:s="{ns}"><s:Body><t xml:lang="fr"/></s:Body></s:Envelope>"#);
+    let env = parse11(&xml_lang).unwrap();
+    assert_eq!(
+        env.payload()
+            .unwrap()
+            .attr(Some("http://www.w3.org/XML/1998/namespace"), "lang"),
+        Some("fr")
+    );
+
+    let out_of_scope = format!(
+        r#"<s:Envelope xmlns:s="{ns}"><s:Body><p:a xmlns:p="urn:p"/><p:b/></s:Body></s:Envelope>"#
+    );
+    assert!(
+        matches!(parse11(&out_of_scope).unwrap_err(), EnvelopeError::UnboundPrefix { ref prefix, .. } if prefix == "p")
+    );
+    for (decl, detail) in [
+        (r#"xmlns:p="""#, "a prefix cannot be undeclared in XML 1.0"),
+        (r#"xmlns:xml="urn:x""#, "the xml prefix cannot be rebound"),
+        (
+            r#"xmlns:xmlns="urn:x""#,
+            "the xmlns prefix cannot be declared",
+        ),
+        (
+            r#"xmlns:p="http://www.w3.org/2000/xmlns/""#,
+            "a reserved namespace cannot be bound to another prefix",
+        ),
+    ] {
+        let xml =
+            format!(r#"<s:Envelope xmlns:s="{ns}"><s:Body><a {decl}/></s:Body></s:Envelope>"#);
+        let err = parse11(&xml).unwrap_err();
+        assert!(
+            matches!(err, EnvelopeError::Malformed { detail: ref d, .. } if d == detail),
+            "{decl}: {err}"
+        );
+    }
+    let unbound_attr =
+        format!(r#"<s:Envelope xmlns:s="{ns}"><s:Body><a q:x="1"/></s:Body></s:Envelope>"#);
+    assert!(matches!(
+        parse11(&unbound_attr).unwrap_err(),
+        EnvelopeError::UnboundPrefix { .. }
+    ));
+}
