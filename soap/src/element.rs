@@ -4,6 +4,7 @@
 //! tree is cheap and lets callers navigate by namespace URI and local name without
 //! ever caring which prefixes the sender chose.
 
+use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -46,25 +47,28 @@ impl Attribute {
 /// dropped, and so are whitespace-only text nodes of an element that has child
 /// elements (indentation). A leaf keeps its text exactly, whitespace included.
 /// That is the right model for SOAP payloads, which never use mixed content.
+///
+/// Names and (usually) text borrow from the parsed input, hence the lifetime:
+/// building the tree of a typical request allocates little more than its `Vec`s.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Element {
+pub struct Element<'a> {
     pub(crate) ns: Option<Arc<str>>,
-    pub(crate) name: String,
+    pub(crate) name: &'a str,
     pub(crate) attrs: Vec<Attribute>,
-    pub(crate) children: Vec<Element>,
-    pub(crate) text: String,
+    pub(crate) children: Vec<Element<'a>>,
+    pub(crate) text: Cow<'a, str>,
     pub(crate) span: Range<usize>,
 }
 
-impl Element {
+impl<'a> Element<'a> {
     /// Namespace URI of the element, `None` when it is in no namespace.
     pub fn ns(&self) -> Option<&str> {
         self.ns.as_deref()
     }
 
     /// Local name of the element (without prefix).
-    pub fn name(&self) -> &str {
-        &self.name
+    pub fn name(&self) -> &'a str {
+        self.name
     }
 
     /// Whether the element has this namespace URI and local name.
@@ -86,21 +90,21 @@ impl Element {
     }
 
     /// Element children in document order.
-    pub fn children(&self) -> &[Element] {
+    pub fn children(&self) -> &[Element<'a>] {
         &self.children
     }
 
     /// First child with this namespace URI and local name.
-    pub fn child(&self, ns: &str, local: &str) -> Option<&Element> {
+    pub fn child(&self, ns: &str, local: &str) -> Option<&Element<'a>> {
         self.children.iter().find(|c| c.is(ns, local))
     }
 
     /// All children with this namespace URI and local name.
-    pub fn children_named<'a>(
-        &'a self,
-        ns: &'a str,
-        local: &'a str,
-    ) -> impl Iterator<Item = &'a Element> + 'a {
+    pub fn children_named<'s>(
+        &'s self,
+        ns: &'s str,
+        local: &'s str,
+    ) -> impl Iterator<Item = &'s Element<'a>> + 's {
         self.children.iter().filter(move |c| c.is(ns, local))
     }
 
@@ -109,13 +113,13 @@ impl Element {
     /// For partners that put the same element in different namespaces depending on
     /// the client version (ASPOne's `context/user` lives in the version-0 namespace
     /// even when the rest of the message is version 1).
-    pub fn child_any_ns(&self, local: &str) -> Option<&Element> {
+    pub fn child_any_ns(&self, local: &str) -> Option<&Element<'a>> {
         self.children.iter().find(|c| c.name == local)
     }
 
     /// Follows a path of local names, in any namespace, from this element:
     /// `path_any_ns(&["user", "login"])` on `context` gives `context/user/login`.
-    pub fn path_any_ns(&self, path: &[&str]) -> Option<&Element> {
+    pub fn path_any_ns(&self, path: &[&str]) -> Option<&Element<'a>> {
         path.iter()
             .try_fold(self, |element, local| element.child_any_ns(local))
     }

@@ -3,7 +3,8 @@
 use std::fmt;
 
 use crate::envelope_error::echo;
-use crate::tree::{is_xml_whitespace, parse_document};
+use crate::tree::parse_document;
+use crate::xmlchars::is_xml_whitespace;
 use crate::{Element, EnvelopeError, Limits};
 
 /// SOAP 1.1 envelope namespace.
@@ -93,14 +94,14 @@ impl fmt::Display for SoapVersion {
 /// One child of the SOAP Header, with its SOAP attributes interpreted.
 #[derive(Debug, Clone, Copy)]
 pub struct HeaderBlock<'e> {
-    element: &'e Element,
+    element: &'e Element<'e>,
     version: SoapVersion,
     must_understand: bool,
 }
 
 impl<'e> HeaderBlock<'e> {
     /// The header block element.
-    pub fn element(&self) -> &'e Element {
+    pub fn element(&self) -> &'e Element<'e> {
         self.element
     }
 
@@ -131,7 +132,7 @@ impl<'e> HeaderBlock<'e> {
 pub struct Envelope<'a> {
     input: &'a [u8],
     version: SoapVersion,
-    root: Element,
+    root: Element<'a>,
     header: Option<usize>,
     body: usize,
     must_understand: Vec<bool>,
@@ -215,12 +216,12 @@ impl<'a> Envelope<'a> {
     }
 
     /// The `Envelope` element itself.
-    pub fn root(&self) -> &Element {
+    pub fn root(&self) -> &Element<'a> {
         &self.root
     }
 
     /// The `Header` element, if the envelope has one.
-    pub fn header(&self) -> Option<&Element> {
+    pub fn header(&self) -> Option<&Element<'a>> {
         self.header.and_then(|i| self.root.children().get(i))
     }
 
@@ -248,21 +249,21 @@ impl<'a> Envelope<'a> {
     }
 
     /// The `Body` element.
-    pub fn body(&self) -> &Element {
+    pub fn body(&self) -> &Element<'a> {
         // `body` was found among the root's children by `locate_header_and_body`,
         // and the tree is never mutated afterwards.
         &self.root.children()[self.body]
     }
 
     /// The first element child of `Body` (the operation element), if any.
-    pub fn payload(&self) -> Option<&Element> {
+    pub fn payload(&self) -> Option<&Element<'a>> {
         self.body().children().first()
     }
 
     /// The raw bytes of an element of this envelope (start to end tag).
     ///
     /// Returns an empty slice for an element that does not come from this envelope.
-    pub fn raw(&self, element: &Element) -> &'a [u8] {
+    pub fn raw(&self, element: &Element<'_>) -> &'a [u8] {
         self.input.get(element.span()).unwrap_or_default()
     }
 
@@ -274,7 +275,7 @@ impl<'a> Envelope<'a> {
 
 /// Finds `Header` and `Body` among the Envelope's children and checks their order.
 fn locate_header_and_body(
-    root: &Element,
+    root: &Element<'_>,
     version: SoapVersion,
 ) -> Result<(Option<usize>, usize), EnvelopeError> {
     let ns = version.namespace();

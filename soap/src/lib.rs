@@ -27,6 +27,7 @@ mod secret;
 mod sso;
 mod tree;
 mod wsse;
+mod xmlchars;
 
 pub use backoff::Backoff;
 pub use element::{Attribute, Element};

@@ -3,18 +3,28 @@
 //! quick-xml never expands entities itself; we go further and refuse any DOCTYPE,
 //! so no entity can even be declared. Every bound of [`Limits`] is checked as soon
 //! as the event that crosses it is read, before anything is allocated for it.
+//!
+//! The whole input is validated as UTF-8 once, up front; names and text are then
+//! borrowed from it (see [`Builder::borrow`]) instead of being validated and copied
+//! piece by piece.
 
+use std::borrow::Cow;
+
+use quick_xml::Reader;
 use quick_xml::events::attributes::Attribute as RawAttribute;
-use quick_xml::events::{BytesRef, BytesStart, Event};
+use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::PrefixDeclaration;
-use quick_xml::{Reader, escape::EscapeError, name::NamespaceError};
 
 use crate::envelope_error::{echo, echo_bytes};
 use crate::ns::Scopes;
+use crate::xmlchars::{check_chars, is_xml_whitespace, map_reader_error, resolve_reference};
 use crate::{Attribute, Element, EnvelopeError, Limits};
 
 /// Parses a whole document into its root element, enforcing `limits`.
-pub(crate) fn parse_document(input: &[u8], limits: &Limits) -> Result<Element, EnvelopeError> {
+pub(crate) fn parse_document<'i>(
+    input: &'i [u8],
+    limits: &Limits,
+) -> Result<Element<'i>, EnvelopeError> {
     if input.len() > limits.max_bytes {
         return Err(EnvelopeError::TooLarge {
             size: input.len(),
@@ -34,11 +44,15 @@ pub(crate) fn parse_document(input: &[u8], limits: &Limits) -> Result<Element, E
         Some(rest) => (rest, 3),
         None => (input, 0),
     };
+    let text = std::str::from_utf8(body).map_err(|e| EnvelopeError::InvalidUtf8 {
+        position: offset + e.valid_up_to(),
+    })?;
     let mut builder = Builder {
         reader: Reader::from_reader(body),
+        input: text,
         offset,
         scopes: Scopes::default(),
-        pending_ws: String::new(),
+        pending_ws: Cow::Borrowed(""),
         limits,
         stack: Vec::new(),
         root: None,
@@ -55,24 +69,25 @@ pub(crate) fn parse_document(input: &[u8], limits: &Limits) -> Result<Element, E
 
 struct Builder<'i, 'l> {
     reader: Reader<&'i [u8]>,
+    /// The same bytes as the reader's, already validated as UTF-8.
+    input: &'i str,
     /// Bytes stripped before the reader's input (a BOM), added to every position.
     offset: usize,
     scopes: Scopes,
     /// Whitespace read in the current element before knowing whether it is a
     /// leaf (keep it: it is data) or has children (drop it: it is indentation).
-    /// A reused buffer, so indentation costs no allocation per element.
-    pending_ws: String,
+    pending_ws: Cow<'i, str>,
     limits: &'l Limits,
-    stack: Vec<Element>,
-    root: Option<Element>,
+    stack: Vec<Element<'i>>,
+    root: Option<Element<'i>>,
     elements: usize,
     seen_any: bool,
 }
 
 // === impl Builder ===
 
-impl Builder<'_, '_> {
-    fn run(mut self, input_len: usize) -> Result<Element, EnvelopeError> {
+impl<'i> Builder<'i, '_> {
+    fn run(mut self, input_len: usize) -> Result<Element<'i>, EnvelopeError> {
         loop {
             let start = self.position();
             let event = match self.reader.read_event() {
@@ -109,12 +124,12 @@ impl Builder<'_, '_> {
                 Event::Comment(_) => {}
                 Event::Start(tag) => {
                     let element = self.open(&tag, start, end)?;
-                    self.pending_ws.clear();
+                    self.pending_ws = Cow::Borrowed("");
                     self.stack.push(element);
                 }
                 Event::Empty(tag) => {
                     let element = self.open(&tag, start, end)?;
-                    self.pending_ws.clear();
+                    self.pending_ws = Cow::Borrowed("");
                     self.scopes.pop(self.stack.len() + 1);
                     self.close(element);
                 }
@@ -124,36 +139,32 @@ impl Builder<'_, '_> {
                     self.scopes.pop(self.stack.len());
                     if let Some(mut element) = self.stack.pop() {
                         element.span.end = end;
-                        if !self.pending_ws.is_empty() {
-                            // A leaf whose whole text is whitespace: that is its value.
-                            element.text.push_str(&self.pending_ws);
-                            self.pending_ws.clear();
+                        // A leaf whose whole text is whitespace: that is its value.
+                        let pending = std::mem::replace(&mut self.pending_ws, Cow::Borrowed(""));
+                        if !pending.is_empty() {
+                            element.text = pending;
                         }
                         self.close(element);
                     }
                 }
                 Event::Text(text) => {
-                    let text = text
-                        .xml10_content()
-                        .map_err(|_| EnvelopeError::InvalidUtf8 { position: end })?;
-                    self.text(&text, end)?;
+                    let text = self.content(text.into_inner(), end)?;
+                    self.text(text, end)?;
                 }
                 Event::CData(cdata) => {
-                    let text = cdata
-                        .xml10_content()
-                        .map_err(|_| EnvelopeError::InvalidUtf8 { position: end })?;
                     // CDATA is never whitespace-only "formatting": refuse it outside the root.
                     if self.stack.is_empty() {
                         return Err(self.outside_root(end));
                     }
-                    self.text(&text, end)?;
+                    let text = self.content(cdata.into_inner(), end)?;
+                    self.text(text, end)?;
                 }
                 Event::GeneralRef(reference) => {
                     let c = resolve_reference(&reference, end)?;
                     if self.stack.is_empty() {
                         return Err(self.outside_root(end));
                     }
-                    self.text(c.encode_utf8(&mut [0; 4]), end)?;
+                    self.text(Cow::Owned(c.to_string()), end)?;
                 }
                 Event::Eof => break,
             }
@@ -186,13 +197,39 @@ impl Builder<'_, '_> {
         }
     }
 
+    /// The `&str` of the validated input that `bytes` (a slice the reader handed
+    /// out) occupies, found by address. The reader reads from a slice of the same
+    /// input, so this succeeds for everything it borrows; `None` otherwise.
+    fn borrow(&self, bytes: &[u8]) -> Option<&'i str> {
+        let start = (bytes.as_ptr() as usize).checked_sub(self.input.as_ptr() as usize)?;
+        let found = self.input.get(start..start.checked_add(bytes.len())?)?;
+        std::ptr::eq(found.as_ptr(), bytes.as_ptr()).then_some(found)
+    }
+
+    /// Text or CDATA content as a string: borrowed from the input unless line
+    /// ends need normalising (or the reader gave an owned copy).
+    fn content(&self, raw: Cow<'i, [u8]>, end: usize) -> Result<Cow<'i, str>, EnvelopeError> {
+        let text: Cow<'i, str> = match raw {
+            Cow::Borrowed(bytes) => match self.borrow(bytes) {
+                Some(text) => Cow::Borrowed(text),
+                None => Cow::Owned(utf8(bytes, end)?.to_owned()),
+            },
+            Cow::Owned(bytes) => Cow::Owned(utf8(&bytes, end)?.to_owned()),
+        };
+        if !text.contains('\r') {
+            return Ok(text);
+        }
+        // XML 1.0 §2.11: CR LF and lone CR become LF.
+        Ok(Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n")))
+    }
+
     /// Builds the element for a start or empty tag, checking every limit first.
     fn open(
         &mut self,
         tag: &BytesStart<'_>,
         start: usize,
         end: usize,
-    ) -> Result<Element, EnvelopeError> {
+    ) -> Result<Element<'i>, EnvelopeError> {
         if self.root.is_some() {
             return Err(EnvelopeError::ContentAfterEnvelope { position: end });
         }
@@ -210,11 +247,13 @@ impl Builder<'_, '_> {
             });
         }
         let qname = tag.name();
-        let name = std::str::from_utf8(qname.local_name().into_inner())
-            .map_err(|_| EnvelopeError::InvalidUtf8 { position: end })?
-            .to_owned();
+        let local = qname.local_name().into_inner();
+        let name = self.borrow(local).ok_or(EnvelopeError::Malformed {
+            position: end,
+            detail: "element name not found in the input".into(),
+        })?;
         let depth = self.stack.len() + 1;
-        let plain = self.declarations(tag, &name, depth, end)?;
+        let plain = self.declarations(tag, name, depth, end)?;
         let prefix = qname.prefix().map(|p| p.into_inner());
         let ns = self
             .scopes
@@ -230,7 +269,7 @@ impl Builder<'_, '_> {
             name,
             attrs,
             children: Vec::new(),
-            text: String::new(),
+            text: Cow::Borrowed(""),
             span: start..end,
         })
     }
@@ -306,9 +345,7 @@ impl Builder<'_, '_> {
                 .scopes
                 .attribute(prefix)
                 .map_err(|()| unbound(prefix, end))?;
-            let name = std::str::from_utf8(attr.key.local_name().into_inner())
-                .map_err(|_| EnvelopeError::InvalidUtf8 { position: end })?
-                .to_owned();
+            let name = utf8(attr.key.local_name().into_inner(), end)?.to_owned();
             let value = attr_value(&attr, end)?.into_owned();
             // Namespaces in XML forbid two attributes with the same expanded name,
             // even when written with different prefixes.
@@ -323,17 +360,17 @@ impl Builder<'_, '_> {
         Ok(attrs)
     }
 
-    fn close(&mut self, element: Element) {
+    fn close(&mut self, element: Element<'i>) {
         match self.stack.last_mut() {
             Some(parent) => parent.children.push(element),
             None => self.root = Some(element),
         }
     }
 
-    fn text(&mut self, text: &str, end: usize) -> Result<(), EnvelopeError> {
-        check_chars(text, end)?;
+    fn text(&mut self, text: Cow<'i, str>, end: usize) -> Result<(), EnvelopeError> {
+        check_chars(&text, end)?;
         let Some(current) = self.stack.last_mut() else {
-            if is_xml_whitespace(text) {
+            if is_xml_whitespace(&text) {
                 return Ok(());
             }
             return Err(self.outside_root(end));
@@ -344,22 +381,33 @@ impl Builder<'_, '_> {
                 position: end,
             });
         }
-        let whitespace = is_xml_whitespace(text);
+        let whitespace = is_xml_whitespace(&text);
         if whitespace && !current.children.is_empty() {
             // Indentation after a child element.
             return Ok(());
         }
         if whitespace && current.text.is_empty() {
-            self.pending_ws.push_str(text);
+            append(&mut self.pending_ws, text);
             return Ok(());
         }
-        if !self.pending_ws.is_empty() {
-            current.text.push_str(&self.pending_ws);
-            self.pending_ws.clear();
-        }
-        current.text.push_str(text);
+        let pending = std::mem::replace(&mut self.pending_ws, Cow::Borrowed(""));
+        append(&mut current.text, pending);
+        append(&mut current.text, text);
         Ok(())
     }
+}
+
+/// Appends, borrowing when `to` is still empty (the common single-chunk case).
+fn append<'i>(to: &mut Cow<'i, str>, text: Cow<'i, str>) {
+    if to.is_empty() {
+        *to = text;
+    } else if !text.is_empty() {
+        to.to_mut().push_str(&text);
+    }
+}
+
+fn utf8(bytes: &[u8], end: usize) -> Result<&str, EnvelopeError> {
+    std::str::from_utf8(bytes).map_err(|_| EnvelopeError::InvalidUtf8 { position: end })
 }
 
 fn raw_attribute<'a>(
@@ -373,10 +421,7 @@ fn raw_attribute<'a>(
 }
 
 /// An attribute value with references resolved and characters checked.
-fn attr_value<'a>(
-    attr: &'a RawAttribute<'_>,
-    end: usize,
-) -> Result<std::borrow::Cow<'a, str>, EnvelopeError> {
+fn attr_value<'a>(attr: &'a RawAttribute<'_>, end: usize) -> Result<Cow<'a, str>, EnvelopeError> {
     let value = attr
         .unescape_value()
         .map_err(|e| map_reader_error(e, end))?;
@@ -388,92 +433,5 @@ fn unbound(prefix: Option<&[u8]>, end: usize) -> EnvelopeError {
     EnvelopeError::UnboundPrefix {
         prefix: echo_bytes(prefix.unwrap_or_default()),
         position: end,
-    }
-}
-
-/// Resolves `&name;` or `&#n;`: only the five predefined entities and character
-/// references to characters XML allows.
-fn resolve_reference(reference: &BytesRef<'_>, end: usize) -> Result<char, EnvelopeError> {
-    if reference.is_char_ref() {
-        let c = reference
-            .resolve_char_ref()
-            .map_err(|e| map_reader_error(e, end))?
-            .ok_or(EnvelopeError::Malformed {
-                position: end,
-                detail: "unreadable character reference".into(),
-            })?;
-        if !is_xml_char(c) {
-            return Err(EnvelopeError::InvalidCharacter {
-                codepoint: u32::from(c),
-                position: end,
-            });
-        }
-        return Ok(c);
-    }
-    match &**reference {
-        b"lt" => Ok('<'),
-        b"gt" => Ok('>'),
-        b"amp" => Ok('&'),
-        b"apos" => Ok('\''),
-        b"quot" => Ok('"'),
-        other => Err(EnvelopeError::UndefinedEntity {
-            name: echo_bytes(other),
-            position: end,
-        }),
-    }
-}
-
-fn check_chars(text: &str, end: usize) -> Result<(), EnvelopeError> {
-    // Fast path: in UTF-8 a forbidden character is either a C0 control byte or
-    // U+FFFE/U+FFFF, which start with 0xEF; most text has neither.
-    let suspicious = text
-        .bytes()
-        .any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF);
-    if !suspicious {
-        return Ok(());
-    }
-    match text.chars().find(|c| !is_xml_char(*c)) {
-        Some(c) => Err(EnvelopeError::InvalidCharacter {
-            codepoint: u32::from(c),
-            position: end,
-        }),
-        None => Ok(()),
-    }
-}
-
-/// XML 1.0 `Char` production (surrogates cannot occur in a Rust `char`).
-fn is_xml_char(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
-}
-
-pub(crate) fn is_xml_whitespace(text: &str) -> bool {
-    text.bytes()
-        .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
-}
-
-fn map_reader_error(error: quick_xml::Error, position: usize) -> EnvelopeError {
-    use quick_xml::Error;
-    use quick_xml::errors::SyntaxError;
-    match error {
-        Error::Syntax(
-            SyntaxError::UnclosedTag
-            | SyntaxError::UnclosedComment
-            | SyntaxError::UnclosedCData
-            | SyntaxError::UnclosedDoctype
-            | SyntaxError::UnclosedPIOrXmlDecl,
-        ) => EnvelopeError::Truncated { position },
-        Error::Encoding(_) => EnvelopeError::InvalidUtf8 { position },
-        Error::Escape(EscapeError::UnrecognizedEntity(_, name)) => EnvelopeError::UndefinedEntity {
-            name: echo(&name),
-            position,
-        },
-        Error::Namespace(NamespaceError::UnknownPrefix(prefix)) => EnvelopeError::UnboundPrefix {
-            prefix: echo_bytes(&prefix),
-            position,
-        },
-        other => EnvelopeError::Malformed {
-            position,
-            detail: echo(&other.to_string()),
-        },
     }
 }

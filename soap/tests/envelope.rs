@@ -359,3 +359,15 @@ fn namespace_scoping_rules() {
         EnvelopeError::UnboundPrefix { .. }
     ));
 }
+
+#[test]
+fn line_ends_are_normalised_and_text_assembled() {
+    let xml = format!(
+        "<s:Envelope xmlns:s=\"{}\"><s:Body><a>l1\r\nl2\rl3</a><b>x&amp;y<![CDATA[\r\n]]>z</b></s:Body></s:Envelope>",
+        soap::SOAP11_NS
+    );
+    let env = parse11(&xml).unwrap();
+    let body = env.body();
+    assert_eq!(body.children()[0].text(), "l1\nl2\nl3");
+    assert_eq!(body.children()[1].text(), "x&y\nz");
+}

@@ -1,7 +1,7 @@
 //! In-process state: bounded, expiring maps behind a mutex.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::store::{BoxFuture, check_key, check_ttl};
@@ -17,8 +17,9 @@ use crate::{FailureRecord, StateError, StateStore};
 /// weakens protection the least.
 #[derive(Debug)]
 struct ExpiringMap<V> {
-    entries: HashMap<String, Entry<V>>,
-    by_expiry: BTreeMap<(Instant, u64), String>,
+    // Keys are shared between the two indexes: one allocation per entry.
+    entries: HashMap<Arc<str>, Entry<V>>,
+    by_expiry: BTreeMap<(Instant, u64), Arc<str>>,
     capacity: usize,
     next_seq: u64,
 }
@@ -64,9 +65,10 @@ impl<V> ExpiringMap<V> {
             .unwrap_or(now);
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.by_expiry.insert((deadline, seq), key.to_owned());
+        let key: Arc<str> = Arc::from(key);
+        self.by_expiry.insert((deadline, seq), Arc::clone(&key));
         self.entries.insert(
-            key.to_owned(),
+            key,
             Entry {
                 deadline,
                 seq,

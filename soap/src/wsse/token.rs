@@ -11,7 +11,7 @@ use crate::{Element, Envelope};
 /// The `wsse:Security` header block addressed to the gateway.
 #[derive(Debug, Clone, Copy)]
 pub struct SecurityHeader<'e> {
-    element: &'e Element,
+    element: &'e Element<'e>,
 }
 
 impl<'e> SecurityHeader<'e> {
@@ -37,12 +37,12 @@ impl<'e> SecurityHeader<'e> {
     }
 
     /// Wraps an element the caller already identified as `wsse:Security`.
-    pub fn from_element(element: &'e Element) -> Self {
+    pub fn from_element(element: &'e Element<'e>) -> Self {
         Self { element }
     }
 
     /// The `wsse:Security` element.
-    pub fn element(&self) -> &'e Element {
+    pub fn element(&self) -> &'e Element<'e> {
         self.element
     }
 
@@ -89,8 +89,8 @@ pub(crate) struct TokenFields<'e> {
 }
 
 impl<'e> TokenFields<'e> {
-    fn read(security: &'e Element, policy: &SecurityPolicy) -> Result<Self, WsSecurityError> {
-        let tokens: Vec<&Element> = security.children_named(WSSE_NS, "UsernameToken").collect();
+    fn read(security: &'e Element<'e>, policy: &SecurityPolicy) -> Result<Self, WsSecurityError> {
+        let tokens: Vec<&Element<'_>> = security.children_named(WSSE_NS, "UsernameToken").collect();
         let token = *tokens
             .first()
             .ok_or(WsSecurityError::MissingUsernameToken)?;
@@ -150,11 +150,11 @@ impl<'e> TokenFields<'e> {
 
 /// The at most one child `ns:local`.
 fn single_element<'e>(
-    parent: &'e Element,
+    parent: &'e Element<'e>,
     ns: &'e str,
     local: &'e str,
     label: &'static str,
-) -> Result<Option<&'e Element>, WsSecurityError> {
+) -> Result<Option<&'e Element<'e>>, WsSecurityError> {
     let mut found = parent.children_named(ns, local);
     let first = found.next();
     if found.next().is_some() {
@@ -165,7 +165,7 @@ fn single_element<'e>(
 
 /// The trimmed text of the at most one child `ns:local`.
 fn single<'e>(
-    parent: &'e Element,
+    parent: &'e Element<'e>,
     ns: &'e str,
     local: &'e str,
     label: &'static str,
