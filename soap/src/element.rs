@@ -6,24 +6,25 @@
 
 use std::borrow::Cow;
 use std::ops::Range;
-use std::sync::Arc;
+
+use crate::ns::Ns;
 
 // === impl Attribute ===
 
 /// One attribute, with its namespace resolved. Namespace declarations
 /// (`xmlns`, `xmlns:p`) are consumed by the parser and never appear here.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attribute {
-    pub(crate) ns: Option<Arc<str>>,
+pub struct Attribute<'a> {
+    pub(crate) ns: Option<Ns<'a>>,
     pub(crate) name: String,
     pub(crate) value: String,
 }
 
-impl Attribute {
+impl Attribute<'_> {
     /// Namespace URI of the attribute; `None` for an unprefixed attribute
     /// (unprefixed attributes are in no namespace, whatever the default namespace).
     pub fn ns(&self) -> Option<&str> {
-        self.ns.as_deref()
+        self.ns.as_ref().map(Ns::as_str)
     }
 
     /// Local name of the attribute.
@@ -52,9 +53,9 @@ impl Attribute {
 /// building the tree of a typical request allocates little more than its `Vec`s.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Element<'a> {
-    pub(crate) ns: Option<Arc<str>>,
+    pub(crate) ns: Option<Ns<'a>>,
     pub(crate) name: &'a str,
-    pub(crate) attrs: Vec<Attribute>,
+    pub(crate) attrs: Vec<Attribute<'a>>,
     pub(crate) children: Vec<Element<'a>>,
     pub(crate) text: Cow<'a, str>,
     pub(crate) span: Range<usize>,
@@ -63,7 +64,7 @@ pub struct Element<'a> {
 impl<'a> Element<'a> {
     /// Namespace URI of the element, `None` when it is in no namespace.
     pub fn ns(&self) -> Option<&str> {
-        self.ns.as_deref()
+        self.ns.as_ref().map(Ns::as_str)
     }
 
     /// Local name of the element (without prefix).
@@ -73,11 +74,11 @@ impl<'a> Element<'a> {
 
     /// Whether the element has this namespace URI and local name.
     pub fn is(&self, ns: &str, local: &str) -> bool {
-        self.ns.as_deref() == Some(ns) && self.name == local
+        self.ns.as_ref().map(Ns::as_str) == Some(ns) && self.name == local
     }
 
     /// Attributes in document order.
-    pub fn attributes(&self) -> &[Attribute] {
+    pub fn attributes(&self) -> &[Attribute<'a>] {
         &self.attrs
     }
 
@@ -85,7 +86,7 @@ impl<'a> Element<'a> {
     pub fn attr(&self, ns: Option<&str>, local: &str) -> Option<&str> {
         self.attrs
             .iter()
-            .find(|a| a.ns.as_deref() == ns && a.name == local)
+            .find(|a| a.ns.as_ref().map(Ns::as_str) == ns && a.name == local)
             .map(|a| a.value.as_str())
     }
 

@@ -73,7 +73,7 @@ struct Builder<'i, 'l> {
     input: &'i str,
     /// Bytes stripped before the reader's input (a BOM), added to every position.
     offset: usize,
-    scopes: Scopes,
+    scopes: Scopes<'i>,
     /// Whitespace read in the current element before knowing whether it is a
     /// leaf (keep it: it is data) or has children (drop it: it is indentation).
     pending_ws: Cow<'i, str>,
@@ -317,8 +317,16 @@ impl<'i> Builder<'i, '_> {
                 });
             }
             let value = attr_value(&attr, end)?;
+            let borrowed = match &value {
+                Cow::Borrowed(value) => self.borrow(value.as_bytes()),
+                Cow::Owned(_) => None,
+            };
+            let prefix = prefix.map(|p| match self.borrow(p) {
+                Some(p) => Cow::Borrowed(p.as_bytes()),
+                None => Cow::Owned(p.to_vec()),
+            });
             self.scopes
-                .declare(prefix, &value, depth)
+                .declare(prefix, &value, borrowed, depth)
                 .map_err(|detail| EnvelopeError::Malformed {
                     position: end,
                     detail: detail.to_owned(),
@@ -333,8 +341,8 @@ impl<'i> Builder<'i, '_> {
         tag: &BytesStart<'_>,
         plain: usize,
         end: usize,
-    ) -> Result<Vec<Attribute>, EnvelopeError> {
-        let mut attrs: Vec<Attribute> = Vec::with_capacity(plain);
+    ) -> Result<Vec<Attribute<'i>>, EnvelopeError> {
+        let mut attrs: Vec<Attribute<'i>> = Vec::with_capacity(plain);
         for attr in tag.attributes() {
             let attr = raw_attribute(attr, end)?;
             if attr.key.as_namespace_binding().is_some() {
