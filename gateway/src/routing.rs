@@ -142,7 +142,7 @@ async fn dispatch(
             rev.verdict.clone()
         } else {
             // O(1) and no I/O: a CRL loaded since the handshake takes effect on open connections.
-            rev.handle.check_crl(&rev.chain)
+            rev.handle.check_crl_prepared(&rev.chain)
         };
         if verdict.refuse() {
             return Err(GatewayError::Revoked {

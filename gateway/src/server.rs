@@ -39,7 +39,8 @@ pub struct ConnectionInfo {
 #[derive(Debug, Clone)]
 pub(crate) struct ConnectionRevocation {
     pub(crate) handle: Arc<mtls::Revocation>,
-    pub(crate) chain: Arc<Vec<rustls_pki_types::CertificateDer<'static>>>,
+    /// Digested once here, so that the per-request CRL check is hash lookups only.
+    pub(crate) chain: Arc<mtls::PreparedChain>,
     pub(crate) verdict: mtls::Verdict,
 }
 
@@ -154,7 +155,8 @@ impl Connection {
         // again, which also covers resumed sessions whose verifier did not run.
         let revocation = match (self.revocation, chain) {
             (Some(handle), Some(chain)) => {
-                let verdict = handle.check_connection(&chain, true).await;
+                let chain = handle.prepare(&chain);
+                let verdict = handle.check_connection_prepared(&chain, true).await;
                 if verdict != mtls::Verdict::Good {
                     tracing::warn!(listener = %self.listener, %peer, %verdict, resumed,
                         "revocation check after the handshake");

@@ -29,7 +29,8 @@ pub use material::{load_certificates, load_private_key};
 pub use pinning::{ClientPin, ClientPolicy, PinRefusal};
 pub use provider::{crypto_provider, install_default_provider};
 pub use revocation::{
-    Combine, CrlSettings, CrlSource, CrlStatus, MissingAtStart, OcspMode, OcspSettings, Revocation,
-    RevocationError, RevocationScope, RevocationSettings, RevocationStatus, StalePolicy, Verdict,
+    Combine, CrlSettings, CrlSource, CrlStatus, MissingAtStart, OcspMode, OcspSettings,
+    PreparedChain, Revocation, RevocationError, RevocationScope, RevocationSettings,
+    RevocationStatus, StalePolicy, Verdict,
 };
 pub use server::{ClientAuth, ServerTls, ServerTlsSettings, TrustAnchors};

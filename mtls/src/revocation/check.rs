@@ -3,6 +3,7 @@
 use jiff::Timestamp;
 use rustls_pki_types::CertificateDer;
 
+use super::PreparedChain;
 use super::chain::{self, Subject};
 use super::ocsp::{self, Answer, CertKey};
 use super::{Combine, Inner, Labelled, OcspMode, RevocationScope, StalePolicy, Verdict};
@@ -23,13 +24,21 @@ impl Inner {
 
     /// CRL verdict; `label` is `crl_not_covered` when no CRL covers a certificate and OCSP may
     /// decide instead.
-    pub(super) fn crl(&self, chain: &[CertificateDer<'_>], now: Timestamp) -> Labelled {
+    /// The certificates to check, digested once (parse, issuer lookup) so that repeated checks
+    /// of one connection are hash lookups only.
+    pub(super) fn prepare(&self, chain: &[CertificateDer<'_>]) -> PreparedChain {
+        let whole = self.settings.scope == RevocationScope::WholeChain;
+        PreparedChain {
+            subjects: chain::subjects(chain, &self.anchors, whole),
+        }
+    }
+
+    pub(super) fn crl(&self, chain: &PreparedChain, now: Timestamp) -> Labelled {
         if self.settings.crl.is_none() {
             return Labelled::good();
         }
-        let whole = self.settings.scope == RevocationScope::WholeChain;
         let mut worst: Option<Labelled> = None;
-        for (subject, _) in chain::subjects(chain, &self.anchors, whole) {
+        for (subject, _) in &chain.subjects {
             let crl = self
                 .sources
                 .iter()
@@ -89,7 +98,7 @@ impl Inner {
         worst.unwrap_or_else(Labelled::good)
     }
 
-    pub(super) async fn ocsp(&self, chain: &[CertificateDer<'_>], network: bool) -> Labelled {
+    pub(super) async fn ocsp(&self, chain: &PreparedChain, network: bool) -> Labelled {
         let mode = self.settings.ocsp.mode;
         if mode == OcspMode::Off {
             return Labelled::good();
@@ -100,28 +109,25 @@ impl Inner {
             label,
         };
         // OCSP asks about the leaf only (like nginx `ssl_ocsp leaf`): IGC Santé intermediates
-        // are covered by the root's CRL in whole-chain scope.
-        let Some((subject, issuer)) = chain::subjects(chain, &self.anchors, false)
-            .into_iter()
-            .next()
-        else {
+        // are covered by the root's CRL in whole-chain scope. The leaf comes first in any scope.
+        let Some((subject, issuer)) = chain.subjects.first() else {
             return failure("empty certificate chain".to_owned(), "ocsp_no_issuer");
         };
         let Some(issuer) = issuer else {
             return failure(ocsp::OcspFailure::NoIssuer.to_string(), "ocsp_no_issuer");
         };
-        let outcome = match CertKey::new(&subject.issuer_raw, &subject.serial, &issuer) {
+        let outcome = match CertKey::new(&subject.issuer_raw, &subject.serial, issuer) {
             Ok(key) => {
                 self.ocsp
-                    .answer(&key, &issuer, &subject.ocsp_urls, network)
+                    .answer(&key, issuer, &subject.ocsp_urls, network)
                     .await
             }
             Err(e) => Err(e),
         };
-        ocsp_verdict(&subject, outcome, hard)
+        ocsp_verdict(subject, outcome, hard)
     }
 
-    pub(super) async fn combined(&self, chain: &[CertificateDer<'_>], network: bool) -> Labelled {
+    pub(super) async fn combined(&self, chain: &PreparedChain, network: bool) -> Labelled {
         let crl = self.crl(chain, Timestamp::now());
         match self.settings.combine {
             Combine::CrlOnly => crl,

@@ -61,6 +61,13 @@ struct Inner {
     ocsp: OcspChecker,
 }
 
+/// A client chain digested by [`Revocation::prepare`]: the certificates to check with their
+/// issuers. Only meaningful for the handle that prepared it (its scope and anchors).
+#[derive(Debug, Clone)]
+pub struct PreparedChain {
+    subjects: Vec<(chain::Subject, Option<Vec<u8>>)>,
+}
+
 /// A verdict with a stable label for metrics.
 struct Labelled {
     verdict: Verdict,
@@ -181,9 +188,22 @@ impl Revocation {
         Arc::new(verifier::RevocationVerifier::new(inner, Arc::clone(self)))
     }
 
-    /// The CRL verdict of a chain (leaf first, as presented): hash lookups, no I/O. Used during
-    /// the handshake, after every resumed handshake, and before every request.
+    /// Digests a chain (leaf first, as presented) once: the certificates to check under this
+    /// handle's scope, each with its issuer. A connection keeps it, so that the checks it
+    /// repeats (on every request) do no parsing and no allocation.
+    #[must_use]
+    pub fn prepare(&self, chain: &[CertificateDer<'_>]) -> PreparedChain {
+        self.inner.prepare(chain)
+    }
+
+    /// The CRL verdict of a chain: hash lookups, no I/O. Used during the handshake, after every
+    /// resumed handshake, and before every request.
     pub fn check_crl(&self, chain: &[CertificateDer<'_>]) -> Verdict {
+        self.check_crl_prepared(&self.prepare(chain))
+    }
+
+    /// [`Revocation::check_crl`] on a chain digested by [`Revocation::prepare`].
+    pub fn check_crl_prepared(&self, chain: &PreparedChain) -> Verdict {
         let checked = self.inner.crl(chain, Timestamp::now());
         self.record(&checked, "crl");
         checked.verdict
@@ -192,13 +212,19 @@ impl Revocation {
     /// The OCSP verdict of the leaf: from the cache, else (when `network`) from the responder.
     /// `network = false` never waits on I/O. [`OcspMode::Off`] always says good.
     pub async fn check_ocsp(&self, chain: &[CertificateDer<'_>], network: bool) -> Verdict {
-        let checked = self.inner.ocsp(chain, network).await;
+        let checked = self.inner.ocsp(&self.prepare(chain), network).await;
         self.record(&checked, "ocsp");
         checked.verdict
     }
 
     /// CRL and OCSP combined per [`RevocationSettings::combine`].
     pub async fn check_connection(&self, chain: &[CertificateDer<'_>], network: bool) -> Verdict {
+        self.check_connection_prepared(&self.prepare(chain), network)
+            .await
+    }
+
+    /// [`Revocation::check_connection`] on a chain digested by [`Revocation::prepare`].
+    pub async fn check_connection_prepared(&self, chain: &PreparedChain, network: bool) -> Verdict {
         let checked = self.inner.combined(chain, network).await;
         self.record(&checked, "connection");
         checked.verdict

@@ -56,7 +56,8 @@ impl ClientCertVerifier for RevocationVerifier {
             .ok()
             .and_then(|s| Timestamp::from_second(s).ok())
             .unwrap_or_else(Timestamp::now);
-        let checked = self.revocation.inner.crl(&chain, now);
+        let inner = &self.revocation.inner;
+        let checked = inner.crl(&inner.prepare(&chain), now);
         self.revocation.record(&checked, "handshake");
         match checked.verdict {
             Verdict::Revoked { .. } => Err(Error::InvalidCertificate(CertificateError::Revoked)),
