@@ -19,6 +19,7 @@ pub(crate) async fn serve(tcp: TcpListener, inner: Arc<Inner>, shutdown: Cancell
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/revocation", get(revocation))
+        .route("/revocation/refresh", post(refresh_revocation))
         .route("/reload", post(reload))
         .with_state(inner);
     let served = axum::serve(tcp, app)
@@ -93,5 +94,24 @@ async fn reload(State(inner): State<Arc<Inner>>) -> impl IntoResponse {
                 format!("reload refused:\n{e}\n"),
             )
         }
+    }
+}
+
+/// Fetches every CRL source now (after an incident, rather than waiting for the daily refresh).
+async fn refresh_revocation(State(inner): State<Arc<Inner>>) -> impl IntoResponse {
+    let mut failures = Vec::new();
+    for (listener, revocation) in &inner.revocations {
+        if let Err(e) = revocation.refresh_now().await {
+            tracing::warn!(listener, error = %e, "CRL refresh requested by the admin failed");
+            failures.push(format!("{listener}: {e}"));
+        }
+    }
+    if failures.is_empty() {
+        (StatusCode::OK, "refreshed\n".to_owned())
+    } else {
+        (
+            StatusCode::BAD_GATEWAY,
+            format!("refresh failed:\n{}\n", failures.join("\n")),
+        )
     }
 }

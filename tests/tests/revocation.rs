@@ -1,0 +1,106 @@
+//! Revocation through the gateway: a connection opened before its certificate was revoked is
+//! refused at its next request, without restart.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod common;
+
+use bytes::Bytes;
+use common::*;
+use http_body_util::{BodyExt, Empty, Full};
+use hyper_util::rt::TokioIo;
+
+async fn admin_post(addr: std::net::SocketAddr, path: &str) -> u16 {
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let req = http::Request::post(path)
+        .header("host", "admin")
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    sender.send_request(req).await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn an_open_connection_is_refused_once_its_certificate_is_revoked() {
+    let dir = std::env::temp_dir().join(format!("gw-revocation-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let crl = dir.join("intermediate.crl");
+    let _ = std::fs::remove_file(&crl);
+    let upstream = demo_upstream::spawn("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    // No CRL yet, soft policy: the `revoked` test certificate gets in (the "débrayage").
+    let revocation = format!(
+        "trust_anchors: [root-ca.cer, intermediate-ca.cer]\n        revocation:\n          crl:\n            sources: [{}]\n            on_missing_at_start: start_degraded\n            on_stale: soft",
+        crl.display()
+    );
+    let gw = start(&format!(
+        r#"{}
+upstreams:
+  echo:
+    url: http://{upstream}
+routes:
+  - name: any
+    path_prefix: /any
+    handler: proxy
+    upstream: echo
+    allow_any_verified_client: true
+"#,
+        listener("required").replace(
+            "trust_anchors: [root-ca.cer, intermediate-ca.cer]",
+            &revocation
+        )
+    ))
+    .await;
+
+    let tls = connect(
+        gw.addr("edge").unwrap(),
+        client_config(Some("revoked"), &[b"http/1.1"]),
+    )
+    .await
+    .unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let mut request = || {
+        http::Request::get("https://localhost/any/x")
+            .header("host", "localhost")
+            .body(Full::new(Bytes::new()))
+            .unwrap()
+    };
+    let first = sender.send_request(request()).await.unwrap();
+    assert_eq!(first.status(), 200);
+    first.into_body().collect().await.unwrap();
+
+    // The CRL that lists the certificate is published and fetched; the connection stays open.
+    std::fs::copy(pki("crl/intermediate.crl"), &crl).unwrap();
+    assert_eq!(
+        admin_post(gw.admin_addr(), "/revocation/refresh").await,
+        200
+    );
+
+    let second = sender.send_request(request()).await.unwrap();
+    assert_eq!(second.status(), 403);
+    let body = second.into_body().collect().await.unwrap().to_bytes();
+    let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        problem["type"],
+        "urn:gateway:problem:client-certificate-revoked"
+    );
+    // A new handshake with it is now refused outright.
+    let err = send(
+        gw.addr("edge").unwrap(),
+        Some("revoked"),
+        false,
+        get("/any/x"),
+    )
+    .await
+    .err()
+    .unwrap();
+    assert!(describe(err.as_ref()).contains("AlertReceived(CertificateRevoked)"));
+    gw.shutdown().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
