@@ -74,10 +74,34 @@ pub(crate) fn prepare_request(headers: &mut HeaderMap, ctx: &RequestContext) {
     for name in spoofable {
         headers.remove(name);
     }
+    for (name, value) in &ctx.conn.connection_headers {
+        headers.insert(name.clone(), value.clone());
+    }
     let mut set = |name: &'static str, value: &str| {
         headers.insert(HeaderName::from_static(name), encode(value));
     };
-    match ctx.conn.identity.as_deref() {
+    if let Some(client) = &ctx.client_name {
+        set("x-gateway-client", client);
+    }
+    set("x-gateway-route", &ctx.route_name);
+    set("x-request-id", &ctx.request_id);
+    if let Some(host) = original_host {
+        headers.insert(HeaderName::from_static("x-forwarded-host"), host);
+    }
+}
+
+/// The headers that depend only on the connection (identity, peer), encoded once when it is
+/// accepted: they cannot change during a connection, and encoding them per request showed in
+/// the benchmark profile.
+pub(crate) fn connection_headers(
+    identity: Option<&mtls::PeerIdentity>,
+    peer: std::net::SocketAddr,
+) -> Vec<(HeaderName, HeaderValue)> {
+    let mut out = Vec::with_capacity(12);
+    let mut set = |name: &'static str, value: &str| {
+        out.push((HeaderName::from_static(name), encode(value)));
+    };
+    match identity {
         Some(id) => {
             set("x-client-verified", "SUCCESS");
             set("x-client-subject-dn", &id.subject_dn);
@@ -97,16 +121,9 @@ pub(crate) fn prepare_request(headers: &mut HeaderMap, ctx: &RequestContext) {
         }
         None => set("x-client-verified", "NONE"),
     }
-    if let Some(client) = &ctx.client_name {
-        set("x-gateway-client", client);
-    }
-    set("x-gateway-route", &ctx.route_name);
-    set("x-request-id", &ctx.request_id);
-    set("x-forwarded-for", &ctx.conn.peer.ip().to_string());
+    set("x-forwarded-for", &peer.ip().to_string());
     set("x-forwarded-proto", "https");
-    if let Some(host) = original_host {
-        headers.insert(HeaderName::from_static("x-forwarded-host"), host);
-    }
+    out
 }
 
 /// Makes the upstream's response headers fit to send back.

@@ -31,6 +31,8 @@ pub struct ConnectionInfo {
     pub resumed: bool,
     /// The revocation state of the client chain, when the listener checks revocation.
     pub(crate) revocation: Option<ConnectionRevocation>,
+    /// The identity and forwarding headers proxied requests carry, encoded once per connection.
+    pub(crate) connection_headers: Vec<(http::HeaderName, http::HeaderValue)>,
 }
 
 /// What revocation knows about a connection: the verdict reached after the handshake (CRL and
@@ -172,6 +174,7 @@ impl Connection {
         let info = Arc::new(ConnectionInfo {
             listener: self.listener,
             peer,
+            connection_headers: crate::headers::connection_headers(identity.as_deref(), peer),
             identity,
             resumed,
             revocation,
