@@ -162,23 +162,21 @@ fn listener(
             }
         }
     };
+    // An invalid block is reported through `c`, which refuses the whole file: `None` is enough.
+    let revocation_key = format!("{key}.tls.client_auth.revocation");
     let revocation = match &l.tls.client_auth {
-        Some(auth) if auth.mode != ClientAuthMode::None => auth.revocation.as_ref().map(|r| {
-            super::revocation::revocation(c, &format!("{key}.tls.client_auth.revocation"), r, base)
-        }),
-        Some(auth) if auth.revocation.is_some() => {
+        Some(auth) if auth.mode == ClientAuthMode::None && auth.revocation.is_some() => {
             c.push(
-                format!("{key}.tls.client_auth.revocation"),
+                revocation_key,
                 "revocation needs client certificates (mode `required` or `optional`)",
             );
-            Some(None)
+            None
         }
-        _ => None,
-    };
-    let revocation = match revocation {
-        None => Some(None),
-        Some(Some(r)) => Some(Some(r)),
-        Some(None) => None,
+        Some(auth) => auth
+            .revocation
+            .as_ref()
+            .and_then(|r| super::revocation::revocation(c, &revocation_key, r, base)),
+        None => None,
     };
     let tls = client_auth.and_then(|client_auth| {
         let settings = mtls::ServerTlsSettings {
@@ -200,7 +198,7 @@ fn listener(
         bind: bind?,
         tls,
         tls_settings,
-        revocation: revocation?,
+        revocation,
         handshake_timeout: handshake_timeout?,
         max_connections,
     })
