@@ -10,31 +10,18 @@ use common::*;
 use http::Request;
 use http_body_util::Full;
 
-async fn echo_gateway(mode: &str) -> gateway::Gateway {
-    let upstream = demo_upstream::spawn("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    start(&format!(
-        r#"{}
-upstreams:
-  echo:
-    url: http://{upstream}
-routes:
-  - name: sas
-    path_prefix: /sas
-    handler: proxy
-    upstream: echo
-    allowed_clients: [sas-recette]
-    max_body_size: 1KiB
-"#,
-        listener(mode)
-    ))
+/// The pinned `/sas` route most tests here use, with a 1 KiB body limit.
+async fn sas_gateway(mode: &str) -> gateway::Gateway {
+    echo_gateway(
+        &listener(mode),
+        "    name: sas\n    path_prefix: /sas\n    allowed_clients: [sas-recette]\n    max_body_size: 1KiB\n",
+    )
     .await
 }
 
 #[tokio::test]
 async fn recette_certificate_reaches_the_upstream_with_identity_headers() {
-    let gw = echo_gateway("required").await;
+    let gw = sas_gateway("required").await;
     let addr = gw.addr("edge").unwrap();
     let req = Request::get("https://localhost/sas/Slot?identifier=a%7Cb")
         .header("host", "localhost")
@@ -67,7 +54,7 @@ async fn recette_certificate_reaches_the_upstream_with_identity_headers() {
 
 #[tokio::test]
 async fn http2_and_http1_both_work() {
-    let gw = echo_gateway("required").await;
+    let gw = sas_gateway("required").await;
     let addr = gw.addr("edge").unwrap();
     let h2 = send(addr, Some("sas-recette"), true, get("/sas/a"))
         .await
@@ -85,7 +72,7 @@ async fn http2_and_http1_both_work() {
 /// Chain failures are refused during the handshake with a TLS alert, never a reset or a 5xx.
 #[tokio::test]
 async fn bad_chains_get_a_tls_alert() {
-    let gw = echo_gateway("required").await;
+    let gw = sas_gateway("required").await;
     let addr = gw.addr("edge").unwrap();
     for (client, alert) in [
         ("untrusted", "UnknownCA"),
@@ -118,7 +105,7 @@ async fn bad_chains_get_a_tls_alert() {
 
 #[tokio::test]
 async fn no_certificate_on_an_optional_listener_gets_401() {
-    let gw = echo_gateway("optional").await;
+    let gw = sas_gateway("optional").await;
     let answer = send(gw.addr("edge").unwrap(), None, false, get("/sas/a"))
         .await
         .unwrap();
@@ -133,7 +120,7 @@ async fn no_certificate_on_an_optional_listener_gets_401() {
 
 #[tokio::test]
 async fn wrong_cn_or_ou_on_a_pinned_route_gets_403() {
-    let gw = echo_gateway("optional").await;
+    let gw = sas_gateway("optional").await;
     let addr = gw.addr("edge").unwrap();
     for client in ["wrong-cn", "wrong-ou", "sas-preproduction"] {
         let answer = send(addr, Some(client), false, get("/sas/a"))
@@ -156,7 +143,7 @@ async fn wrong_cn_or_ou_on_a_pinned_route_gets_403() {
 
 #[tokio::test]
 async fn body_over_the_limit_gets_413() {
-    let gw = echo_gateway("required").await;
+    let gw = sas_gateway("required").await;
     let addr = gw.addr("edge").unwrap();
     let big = Request::post("https://localhost/sas/a")
         .header("host", "localhost")
@@ -235,26 +222,14 @@ routes:
 
 #[tokio::test]
 async fn revoked_certificate_is_refused_at_the_handshake_and_others_pass() {
-    let upstream = demo_upstream::spawn("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let gw = start(&format!(
-        r#"{}
-upstreams:
-  echo:
-    url: http://{upstream}
-routes:
-  - name: sas
-    path_prefix: /sas
-    handler: proxy
-    upstream: echo
-    allowed_clients: [sas-recette]
-"#,
-        listener("optional").replace(
-            "trust_anchors: [root-ca.cer, intermediate-ca.cer]",
-            "trust_anchors: [root-ca.cer, intermediate-ca.cer]\n        revocation:\n          crl:\n            sources: [crl/intermediate.crl]",
-        )
-    ))
+    let listener = listener("optional").replace(
+        "trust_anchors: [root-ca.cer, intermediate-ca.cer]",
+        "trust_anchors: [root-ca.cer, intermediate-ca.cer]\n        revocation:\n          crl:\n            sources: [crl/intermediate.crl]",
+    );
+    let gw = echo_gateway(
+        &listener,
+        "    name: sas\n    path_prefix: /sas\n    allowed_clients: [sas-recette]\n",
+    )
     .await;
     let addr = gw.addr("edge").unwrap();
     let err = send(addr, Some("revoked"), false, get("/sas/a"))

@@ -28,31 +28,18 @@ async fn an_open_connection_is_refused_once_its_certificate_is_revoked() {
     std::fs::create_dir_all(&dir).unwrap();
     let crl = dir.join("intermediate.crl");
     let _ = std::fs::remove_file(&crl);
-    let upstream = demo_upstream::spawn("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
     // No CRL yet, soft policy: the `revoked` test certificate gets in (the "débrayage").
     let revocation = format!(
         "trust_anchors: [root-ca.cer, intermediate-ca.cer]\n        revocation:\n          crl:\n            sources: [{}]\n            on_missing_at_start: start_degraded\n            on_stale: soft",
         crl.display()
     );
-    let gw = start(&format!(
-        r#"{}
-upstreams:
-  echo:
-    url: http://{upstream}
-routes:
-  - name: any
-    path_prefix: /any
-    handler: proxy
-    upstream: echo
-    allow_any_verified_client: true
-"#,
-        listener("required").replace(
+    let gw = echo_gateway(
+        &listener("required").replace(
             "trust_anchors: [root-ca.cer, intermediate-ca.cer]",
-            &revocation
-        )
-    ))
+            &revocation,
+        ),
+        "    name: any\n    path_prefix: /any\n    allow_any_verified_client: true\n",
+    )
     .await;
 
     let tls = connect(

@@ -79,25 +79,10 @@ fn peak_rss_kib() -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_200_mb_upload_streams_intact_in_bounded_memory() {
-    let upstream = demo_upstream::spawn("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let gw = start(&format!(
-        r#"{}
-upstreams:
-  echo:
-    url: http://{upstream}
-routes:
-  - name: upload
-    path_prefix: /upload
-    handler: proxy
-    upstream: echo
-    allowed_clients: [sas-recette]
-    max_body_size: 1GiB
-    timeout: 300s
-"#,
-        listener("required")
-    ))
+    let gw = echo_gateway(
+        &listener("required"),
+        "    name: upload\n    path_prefix: /upload\n    allowed_clients: [sas-recette]\n    max_body_size: 1GiB\n    timeout: 300s\n",
+    )
     .await;
     let expected = expected_sha256();
     let before = peak_rss_kib();

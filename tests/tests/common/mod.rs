@@ -73,6 +73,19 @@ clients:
     )
 }
 
+/// Starts the demo echo upstream and a gateway with `listener` (see [`listener`]) and one proxy
+/// route to it; `route` holds the route's own keys (name, prefix, policy, limits), indented by
+/// four spaces.
+pub async fn echo_gateway(listener: &str, route: &str) -> gateway::Gateway {
+    let upstream = demo_upstream::spawn("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    start(&format!(
+        "{listener}\nupstreams:\n  echo:\n    url: http://{upstream}\nroutes:\n  - handler: proxy\n    upstream: echo\n{route}"
+    ))
+    .await
+}
+
 /// A client TLS configuration trusting the test CA, presenting `client` (a name under
 /// `clients/`), with the given ALPN protocols.
 pub fn client_config(client: Option<&str>, alpn: &[&[u8]]) -> Arc<rustls::ClientConfig> {
