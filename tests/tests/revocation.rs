@@ -52,7 +52,7 @@ async fn an_open_connection_is_refused_once_its_certificate_is_revoked() {
         .await
         .unwrap();
     tokio::spawn(conn);
-    let mut request = || {
+    let request = || {
         http::Request::get("https://localhost/any/x")
             .header("host", "localhost")
             .body(Full::new(Bytes::new()))
