@@ -31,21 +31,28 @@ fn settings(
     }
 }
 
+/// A revocation handle over `sources` against the test PKI's anchors.
+async fn start(
+    sources: Vec<CrlSource>,
+    scope: RevocationScope,
+    stale: StalePolicy,
+) -> Arc<Revocation> {
+    Revocation::start(settings(sources, scope, stale), &anchors())
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn crl_replaced_while_running_refuses_new_and_resumed_sessions() {
     install_provider();
     let recette = serial("clients/sas-recette");
     let server = CrlServer::start(intermediate_crl(&[], 1)).await;
-    let revocation = Revocation::start(
-        settings(
-            vec![CrlSource::Url(server.url())],
-            RevocationScope::LeafOnly,
-            StalePolicy::Hard,
-        ),
-        &anchors(),
+    let revocation = start(
+        vec![CrlSource::Url(server.url())],
+        RevocationScope::LeafOnly,
+        StalePolicy::Hard,
     )
-    .await
-    .unwrap();
+    .await;
     let addr = tls_server(Arc::clone(&revocation)).await;
     let client = client_config("sas-recette");
     assert_eq!(handshake(addr, &client).await.unwrap(), "full:good");
@@ -93,16 +100,12 @@ async fn crl_replaced_while_running_refuses_new_and_resumed_sessions() {
 async fn forged_crl_is_refused_and_the_previous_one_kept() {
     install_provider();
     let server = CrlServer::start(intermediate_crl(&[], 1)).await;
-    let revocation = Revocation::start(
-        settings(
-            vec![CrlSource::Url(server.url())],
-            RevocationScope::LeafOnly,
-            StalePolicy::Hard,
-        ),
-        &anchors(),
+    let revocation = start(
+        vec![CrlSource::Url(server.url())],
+        RevocationScope::LeafOnly,
+        StalePolicy::Hard,
     )
-    .await
-    .unwrap();
+    .await;
     // A CRL listing sas-recette whose signature was tampered with.
     let mut forged = intermediate_crl(&[&serial("clients/sas-recette")], 2);
     let last = forged.len() - 1;
@@ -133,12 +136,7 @@ async fn forged_crl_is_refused_and_the_previous_one_kept() {
 async fn expired_crl_hard_refuses_and_reports_not_ready() {
     install_provider();
     let source = CrlSource::File(pki("crl/intermediate-expired.crl"));
-    let revocation = Revocation::start(
-        settings(vec![source], RevocationScope::LeafOnly, StalePolicy::Hard),
-        &anchors(),
-    )
-    .await
-    .unwrap();
+    let revocation = start(vec![source], RevocationScope::LeafOnly, StalePolicy::Hard).await;
     let verdict = revocation.check_crl(&chain("sas-recette"));
     assert!(verdict.refuse());
     assert!(
@@ -174,12 +172,7 @@ async fn expired_crl_soft_accepts_and_counts() {
     let recorder = metrics_util::debugging::DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
     let source = CrlSource::File(pki("crl/intermediate-expired.crl"));
-    let revocation = Revocation::start(
-        settings(vec![source], RevocationScope::LeafOnly, StalePolicy::Soft),
-        &anchors(),
-    )
-    .await
-    .unwrap();
+    let revocation = start(vec![source], RevocationScope::LeafOnly, StalePolicy::Soft).await;
     let verdict =
         metrics::with_local_recorder(&recorder, || revocation.check_crl(&chain("sas-recette")));
     assert!(!verdict.refuse(), "{verdict}");
@@ -211,29 +204,21 @@ async fn leaf_scope_needs_no_root_crl_whole_chain_does() {
     let intermediate = CrlSource::File(pki("crl/intermediate.crl"));
     let root = CrlSource::File(pki("crl/root.crl"));
 
-    let leaf = Revocation::start(
-        settings(
-            vec![intermediate.clone()],
-            RevocationScope::LeafOnly,
-            StalePolicy::Hard,
-        ),
-        &anchors(),
+    let leaf = start(
+        vec![intermediate.clone()],
+        RevocationScope::LeafOnly,
+        StalePolicy::Hard,
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(leaf.check_crl(&chain("sas-recette")), Verdict::Good);
     assert!(leaf.readiness().is_ok());
 
-    let whole = Revocation::start(
-        settings(
-            vec![intermediate.clone()],
-            RevocationScope::WholeChain,
-            StalePolicy::Hard,
-        ),
-        &anchors(),
+    let whole = start(
+        vec![intermediate.clone()],
+        RevocationScope::WholeChain,
+        StalePolicy::Hard,
     )
-    .await
-    .unwrap();
+    .await;
     let verdict = whole.check_crl(&chain("sas-recette"));
     assert!(verdict.refuse(), "{verdict}");
     assert!(
@@ -243,16 +228,12 @@ async fn leaf_scope_needs_no_root_crl_whole_chain_does() {
         "{verdict}"
     );
 
-    let whole = Revocation::start(
-        settings(
-            vec![intermediate, root],
-            RevocationScope::WholeChain,
-            StalePolicy::Hard,
-        ),
-        &anchors(),
+    let whole = start(
+        vec![intermediate, root],
+        RevocationScope::WholeChain,
+        StalePolicy::Hard,
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(whole.check_crl(&chain("sas-recette")), Verdict::Good);
     assert!(matches!(
         whole.check_crl(&chain("revoked")),
@@ -268,19 +249,15 @@ async fn leaf_scope_needs_no_root_crl_whole_chain_does() {
         sign_crl("root-ca", &[&intermediate_serial], 2, 60, 86_400),
     )
     .unwrap();
-    let whole = Revocation::start(
-        settings(
-            vec![
-                CrlSource::File(pki("crl/intermediate.crl")),
-                CrlSource::File(root_crl),
-            ],
-            RevocationScope::WholeChain,
-            StalePolicy::Hard,
-        ),
-        &anchors(),
+    let whole = start(
+        vec![
+            CrlSource::File(pki("crl/intermediate.crl")),
+            CrlSource::File(root_crl),
+        ],
+        RevocationScope::WholeChain,
+        StalePolicy::Hard,
     )
-    .await
-    .unwrap();
+    .await;
     let verdict = whole.check_crl(&chain("sas-recette"));
     assert!(
         matches!(&verdict, Verdict::Revoked { serial, .. } if *serial == intermediate_serial),

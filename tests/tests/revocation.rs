@@ -42,16 +42,7 @@ async fn an_open_connection_is_refused_once_its_certificate_is_revoked() {
     )
     .await;
 
-    let tls = connect(
-        gw.addr("edge").unwrap(),
-        client_config(Some("revoked"), &[b"http/1.1"]),
-    )
-    .await
-    .unwrap();
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
-        .await
-        .unwrap();
-    tokio::spawn(conn);
+    let mut sender = h1_sender(gw.addr("edge").unwrap(), "revoked").await;
     let request = || {
         http::Request::get("https://localhost/any/x")
             .header("host", "localhost")

@@ -10,7 +10,6 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use common::*;
 use http_body_util::BodyExt;
-use hyper_util::rt::TokioIo;
 use sha2::{Digest, Sha256};
 
 const TOTAL: u64 = 200 * 1000 * 1000;
@@ -86,16 +85,7 @@ async fn a_200_mb_upload_streams_intact_in_bounded_memory() {
     .await;
     let expected = expected_sha256();
     let before = peak_rss_kib();
-    let tls = connect(
-        gw.addr("edge").unwrap(),
-        client_config(Some("sas-recette"), &[b"http/1.1"]),
-    )
-    .await
-    .unwrap();
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
-        .await
-        .unwrap();
-    tokio::spawn(conn);
+    let mut sender = h1_sender(gw.addr("edge").unwrap(), "sas-recette").await;
     let req = http::Request::post("https://localhost/upload/file.bin")
         .header("host", "localhost")
         .header("content-length", TOTAL.to_string())

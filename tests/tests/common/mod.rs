@@ -125,6 +125,27 @@ pub async fn connect(
         .await
 }
 
+/// Opens one kept-alive HTTP/1.1 connection presenting `client`, for tests that send several
+/// requests (or a streamed body) on it.
+pub async fn h1_sender<B>(
+    addr: SocketAddr,
+    client: &str,
+) -> hyper::client::conn::http1::SendRequest<B>
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let tls = connect(addr, client_config(Some(client), &[b"http/1.1"]))
+        .await
+        .unwrap();
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    sender
+}
+
 /// A response with its body collected.
 pub struct Answer {
     pub status: u16,
