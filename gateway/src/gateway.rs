@@ -95,18 +95,7 @@ impl Gateway {
                 }
                 None => l.tls.config(),
             };
-            let tcp = TcpListener::bind(l.bind)
-                .await
-                .map_err(|source| StartError::Bind {
-                    what: format!("listener `{}`", l.name),
-                    addr: l.bind,
-                    source,
-                })?;
-            let addr = tcp.local_addr().map_err(|source| StartError::Bind {
-                what: format!("listener `{}`", l.name),
-                addr: l.bind,
-                source,
-            })?;
+            let (tcp, addr) = bind(format!("listener `{}`", l.name), l.bind).await?;
             let config = Arc::new(ArcSwap::new(server_config));
             tls.insert(l.name.clone(), Arc::clone(&config));
             addrs.insert(l.name.clone(), addr);
@@ -119,18 +108,7 @@ impl Gateway {
                 revocation,
             });
         }
-        let admin_tcp = TcpListener::bind(settings.admin_bind)
-            .await
-            .map_err(|source| StartError::Bind {
-                what: "admin".into(),
-                addr: settings.admin_bind,
-                source,
-            })?;
-        let admin_addr = admin_tcp.local_addr().map_err(|source| StartError::Bind {
-            what: "admin".into(),
-            addr: settings.admin_bind,
-            source,
-        })?;
+        let (admin_tcp, admin_addr) = bind("admin".to_owned(), settings.admin_bind).await?;
         let grace = settings.shutdown_grace;
         let inner = Arc::new(Inner {
             settings: Mutex::new(settings),
@@ -318,4 +296,13 @@ async fn build_store(
         }
         _ => Ok(Arc::new(memory)),
     }
+}
+
+/// Binds an address and reads back the bound one (port 0 in tests picks a free port).
+async fn bind(what: String, addr: SocketAddr) -> Result<(TcpListener, SocketAddr), StartError> {
+    let bound = match TcpListener::bind(addr).await {
+        Ok(tcp) => tcp.local_addr().map(|local| (tcp, local)),
+        Err(e) => Err(e),
+    };
+    bound.map_err(|source| StartError::Bind { what, addr, source })
 }

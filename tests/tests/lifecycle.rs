@@ -187,3 +187,24 @@ async fn readiness_follows_the_redis_store() {
         gw.shutdown().await;
     }
 }
+
+#[tokio::test]
+async fn a_taken_port_is_a_readable_start_error() {
+    let taken = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let yaml = listener("required").replace(
+        "bind: 127.0.0.1:0\n    tls",
+        &format!("bind: 127.0.0.1:{port}\n    tls"),
+    );
+    mtls::install_default_provider();
+    let err = gateway::Gateway::start(settings(&yaml).unwrap())
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string().starts_with(&format!(
+            "cannot bind listener `edge` on 127.0.0.1:{port}: "
+        )),
+        "{err}"
+    );
+}
