@@ -61,13 +61,17 @@ if [[ -n ${BENCH_GATEWAY_REV:-} ]]; then
         find "$GW_SRC" -type f -exec touch {} +
     fi
 fi
-(cd "$GW_SRC" && CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release -q -p gateway)
+# An exported commit gets its own target dir: cargo's hashes do not depend on the source path,
+# so artifacts of the export (touched newer) would otherwise pass for fresh builds of the
+# working tree, and a later run would silently measure the old code.
+GW_TARGET=$TARGET_DIR${BENCH_GATEWAY_REV:+/export-$BENCH_GATEWAY_REV}
+(cd "$GW_SRC" && CARGO_TARGET_DIR="$GW_TARGET" cargo build --release -q -p gateway)
 GW_DESC="$(git -C "$ROOT" rev-parse --short "${BENCH_GATEWAY_REV:-HEAD}")${BENCH_GATEWAY_REV:+ (exported)}"
 if [[ -z ${BENCH_GATEWAY_REV:-} && -n $(git -C "$ROOT" status --porcelain -- gateway mtls) ]]; then
     GW_DESC="$GW_DESC + uncommitted changes"
 fi
 LOADGEN="$TARGET_DIR/release/loadgen"
-GATEWAY="$TARGET_DIR/release/gateway"
+GATEWAY="$GW_TARGET/release/gateway"
 
 # --- 3. configs ----------------------------------------------------------------------------
 gw_level=info
