@@ -6,6 +6,9 @@
 //! can be seen. The body is read as a stream and hashed on the fly: a 1 GiB upload costs no memory.
 #![forbid(unsafe_code)]
 
+pub mod alert;
+pub mod sas;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
@@ -20,9 +23,13 @@ use tokio::net::TcpListener;
 /// The echo keeps at most this much body text in its answer; the hash covers everything.
 const MAX_ECHOED_TEXT: usize = 64 * 1024;
 
-/// The demo upstream's routes.
+/// The demo upstream's routes: the alert service, the planning and regulator-account services,
+/// and the echo for every other path. Each call builds fresh in-memory data.
 pub fn router() -> Router {
-    Router::new().fallback(echo)
+    Router::new()
+        .merge(alert::router())
+        .merge(sas::router())
+        .fallback(echo)
 }
 
 /// Serves the demo upstream on a bound listener until the task is dropped.
