@@ -17,6 +17,7 @@ mod error;
 mod handshake;
 mod identity;
 mod material;
+mod outbound;
 mod pinning;
 mod provider;
 mod revocation;
@@ -26,6 +27,7 @@ pub use error::TlsError;
 pub use handshake::{HandshakeFailure, classify_handshake_error};
 pub use identity::PeerIdentity;
 pub use material::{load_certificates, load_private_key};
+pub use outbound::{OutboundTlsError, OutboundTlsSettings, client_config};
 pub use pinning::{ClientPin, ClientPolicy, PinRefusal};
 pub use provider::{crypto_provider, install_default_provider};
 pub use revocation::{
