@@ -28,6 +28,9 @@ pub enum StartError {
     /// The shared state store could not be built (bad Redis URL or key prefix).
     #[error("state store: {0}")]
     State(String),
+    /// A route's adapter could not be built (e.g. its outbound client certificate).
+    #[error("{0}")]
+    Adapter(#[from] adapters::BuildError),
     /// A listener's address could not be bound.
     #[error("cannot bind {what} on {addr}: {source}")]
     Bind {
@@ -49,6 +52,9 @@ pub enum ReloadError {
     /// The change needs a restart (listeners added, removed or moved; admin or state changed).
     #[error("{0} (restart the gateway to apply it)")]
     NeedsRestart(String),
+    /// A route's adapter could not be built from the new file.
+    #[error("{0}")]
+    Adapter(#[from] adapters::BuildError),
 }
 
 /// A running gateway.
@@ -80,7 +86,10 @@ impl Gateway {
         crate::telemetry::prometheus();
         let store = build_store(&settings.state).await?;
         let shutdown = CancellationToken::new();
-        let runtime = Arc::new(ArcSwap::from_pointee(Runtime::build(&settings)));
+        let deps = adapters::Deps {
+            store: Arc::clone(&store),
+        };
+        let runtime = Arc::new(ArcSwap::from_pointee(Runtime::build(&settings, &deps)?));
         let mut tasks = JoinSet::new();
         let mut tls = HashMap::new();
         let mut addrs = HashMap::new();
@@ -214,6 +223,11 @@ impl Inner {
         if current.admin_bind != new.admin_bind {
             return Err(ReloadError::NeedsRestart("admin.bind changed".into()));
         }
+        // Build everything before swapping anything, so a failure leaves the running config whole.
+        let deps = adapters::Deps {
+            store: Arc::clone(&self.store),
+        };
+        let runtime = Runtime::build(&new, &deps)?;
         // Revocation handles keep their CRLs and caches across reloads; their settings are
         // read at start only.
         let mut configs = Vec::new();
@@ -230,7 +244,7 @@ impl Inner {
                 slot.store(config);
             }
         }
-        self.runtime.store(Arc::new(Runtime::build(&new)));
+        self.runtime.store(Arc::new(runtime));
         tracing::info!(file = %new.file.display(), routes = new.routes.len(), "configuration reloaded");
         *current = new;
         Ok(())

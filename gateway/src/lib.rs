@@ -2,6 +2,7 @@
 //! streaming reverse proxy, the admin listener, configuration and reload.
 #![forbid(unsafe_code)]
 
+mod adapter;
 mod admin;
 mod body;
 pub mod cli;

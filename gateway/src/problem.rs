@@ -48,6 +48,9 @@ pub enum GatewayError {
         /// The route's limit.
         limit: u64,
     },
+    /// The request body could not be read (the client went away or sent broken framing).
+    #[error("request body could not be read: {0}")]
+    BodyUnreadable(String),
     /// The upstream could not be reached or failed before answering.
     #[error("upstream `{upstream}` failed: {reason}")]
     UpstreamUnavailable {
@@ -91,6 +94,7 @@ impl GatewayError {
             Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) | Self::Revoked { .. } => StatusCode::FORBIDDEN,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BodyUnreadable(_) => StatusCode::BAD_REQUEST,
             Self::UpstreamUnavailable { .. } => StatusCode::BAD_GATEWAY,
             Self::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -105,6 +109,7 @@ impl GatewayError {
             Self::Forbidden(_) => "client-not-allowed",
             Self::Revoked { .. } => "client-certificate-revoked",
             Self::PayloadTooLarge { .. } => "payload-too-large",
+            Self::BodyUnreadable(_) => "body-unreadable",
             Self::UpstreamUnavailable { .. } => "upstream-unavailable",
             Self::UpstreamTimeout { .. } => "upstream-timeout",
             Self::Internal(_) => "internal-error",

@@ -13,7 +13,7 @@ use crate::config::{HandlerKind, RouteSettings, Settings};
 use crate::problem::GatewayError;
 use crate::proxy::{self, Upstream};
 use crate::server::ConnectionInfo;
-use crate::{headers, telemetry};
+use crate::{adapter, headers, telemetry};
 
 /// What a handler knows about the request besides the request itself.
 pub(crate) struct RequestContext {
@@ -32,6 +32,8 @@ pub(crate) struct Route {
 
 enum Handler {
     Proxy(Arc<Upstream>),
+    /// A dialect adapter: it gets the whole (size-limited) body and answers in its dialect.
+    Adapter(Arc<dyn adapters::Adapter>),
 }
 
 /// Everything a reload replaces at once: routes per listener and upstream pools.
@@ -42,7 +44,15 @@ pub(crate) struct Runtime {
 // === impl Runtime ===
 
 impl Runtime {
-    pub(crate) fn build(settings: &Settings) -> Self {
+    /// Builds every route's handler.
+    ///
+    /// # Errors
+    /// When an adapter cannot be built from its (validated) settings, e.g. an outbound client
+    /// certificate that no longer loads.
+    pub(crate) fn build(
+        settings: &Settings,
+        deps: &adapters::Deps,
+    ) -> Result<Self, adapters::BuildError> {
         let upstreams: BTreeMap<String, Arc<Upstream>> = settings
             .upstreams
             .iter()
@@ -59,6 +69,16 @@ impl Runtime {
                     };
                     Handler::Proxy(Arc::clone(upstream))
                 }
+                _ => match &route.adapter {
+                    Some(adapter) => {
+                        Handler::Adapter(adapter.build(deps).map_err(|e| adapters::BuildError {
+                            key: format!("route `{}`: {}", route.name, e.key),
+                            reason: e.reason,
+                        })?)
+                    }
+                    // Validation guarantees adapter routes carry their settings.
+                    None => continue,
+                },
             };
             tables
                 .entry(route.listener.clone())
@@ -72,7 +92,7 @@ impl Runtime {
         for routes in tables.values_mut() {
             routes.sort_by_key(|r| std::cmp::Reverse(r.settings.path_prefix.len()));
         }
-        Self { tables }
+        Ok(Self { tables })
     }
 
     fn find(&self, listener: &str, path: &str) -> Option<&Arc<Route>> {
@@ -166,6 +186,13 @@ async fn dispatch(
             allowed: methods.clone(),
         });
     }
+    let handler = match &route.handler {
+        Handler::Proxy(upstream) => upstream,
+        Handler::Adapter(adapter) => {
+            return adapter::call(adapter.as_ref(), req, route, conn, client_name, request_id)
+                .await;
+        }
+    };
     let ctx = RequestContext {
         conn: Arc::clone(conn),
         request_id: request_id.to_owned(),
@@ -176,9 +203,7 @@ async fn dispatch(
             .authority()
             .and_then(|a| HeaderValue::from_str(a.as_str()).ok()),
     };
-    match &route.handler {
-        Handler::Proxy(upstream) => proxy::forward(req, route, upstream, &ctx).await,
-    }
+    proxy::forward(req, route, handler, &ctx).await
 }
 
 #[cfg(test)]

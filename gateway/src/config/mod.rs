@@ -1,6 +1,7 @@
 //! Configuration: parsed from YAML with unknown fields denied, validated in one pass that reports
 //! every error with its file and key, then built into [`Settings`] (TLS material loaded).
 
+mod adapter;
 mod error;
 mod raw;
 mod revocation;
@@ -112,6 +113,8 @@ pub struct RouteSettings {
     pub max_body_size: u64,
     /// Longest wait for the upstream's response headers.
     pub timeout: Duration,
+    /// The validated block of an adapter route (`None` for `proxy`).
+    pub adapter: Option<adapters::AdapterSettings>,
 }
 
 /// One upstream.

@@ -190,6 +190,12 @@ pub(crate) struct RawRoute {
     pub(crate) allow_anonymous: bool,
     pub(crate) max_body_size: Option<String>,
     pub(crate) timeout: Option<String>,
+    /// The block of a `handler: aspone_alert` route.
+    pub(crate) aspone_alert: Option<adapters::alert::RawConfig>,
+    /// The block of a `handler: sas_fhir` route.
+    pub(crate) sas_fhir: Option<adapters::sas::RawInbound>,
+    /// The block of a `handler: sas_appointments` route.
+    pub(crate) sas_appointments: Option<adapters::sas::RawOutbound>,
 }
 
 /// What a route does with a request.
@@ -198,6 +204,25 @@ pub(crate) struct RawRoute {
 pub enum HandlerKind {
     /// Streams the request to an upstream and the answer back.
     Proxy,
+    /// The ASPOne-style SOAP alert service (block `aspone_alert:`).
+    AsponeAlert,
+    /// The SAS platform's inbound FHIR flows (block `sas_fhir:`).
+    SasFhir,
+    /// Internal REST endpoints sending appointments to SAS (block `sas_appointments:`).
+    SasAppointments,
+}
+
+impl HandlerKind {
+    /// The name as written in YAML.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Proxy => "proxy",
+            Self::AsponeAlert => "aspone_alert",
+            Self::SasFhir => "sas_fhir",
+            Self::SasAppointments => "sas_appointments",
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

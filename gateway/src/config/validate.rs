@@ -53,7 +53,7 @@ pub(super) fn validate(
     }
     let clients = clients(&mut c, &raw.clients);
     let upstreams = upstreams(&mut c, &raw.upstreams);
-    let routes = routes(&mut c, &raw, &pinnable, &clients, &upstreams);
+    let routes = routes(&mut c, &raw, &pinnable, &clients, &upstreams, base, env);
     let admin_bind = raw
         .admin
         .as_ref()
@@ -301,6 +301,8 @@ fn routes(
     pinnable: &BTreeMap<String, bool>,
     clients: &BTreeMap<String, ClientSettings>,
     upstreams: &BTreeMap<String, UpstreamSettings>,
+    base: &Path,
+    env: &dyn Env,
 ) -> Vec<RouteSettings> {
     let mut names = HashSet::new();
     let mut prefixes = BTreeSet::new();
@@ -383,8 +385,9 @@ fn routes(
             format!("{key}.timeout"),
             duration_or(r.timeout.as_deref(), default_timeout),
         );
-        if let (Some(listener), Some(policy), Some(max_body_size), Some(timeout)) =
-            (listener, policy, max_body_size, timeout)
+        let adapter = super::adapter::adapter(c, &key, r, base, env, upstreams);
+        if let (Some(listener), Some(policy), Some(max_body_size), Some(timeout), Some(adapter)) =
+            (listener, policy, max_body_size, timeout, adapter)
         {
             out.push(RouteSettings {
                 name: r.name.clone(),
@@ -397,6 +400,7 @@ fn routes(
                 policy,
                 max_body_size,
                 timeout,
+                adapter,
             });
         }
     }
