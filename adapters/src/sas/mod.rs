@@ -1,102 +1,35 @@
-//! The SAS platform's FHIR R4 flows.
+//! The SAS platform's FHIR R4 flows (see `shared/reference/sas-fhir/README.md`).
 //!
-//! Skeleton: the contract with the gateway is fixed (`RawInbound`/`RawOutbound` → validate →
-//! settings → services); the services themselves are being written.
+//! Inbound, SAS → gateway, on one FHIR base per environment ([`InboundService`]):
+//! - `GET [base]/Slot`: INT_R01 (individual practitioners) and INT_R04 (CPTS, recognised by
+//!   `_include=Slot:service-type-reference`), from the planning service;
+//! - `GET [base]/Schedule`: SOS Médecins, from the planning service;
+//! - `POST [base]/Practitioner` and conditional `PUT [base]/Practitioner?identifier=…`:
+//!   INT_R02 regulator accounts, from the accounts service.
+//!
+//! Outbound, internal apps → gateway → SAS ([`OutboundService`]): INT_R03 appointments, sent
+//! with the vendor's own client certificate built by the `mtls` crate.
+//!
+//! Files: `query`/`time` parse what SAS sends, `fhir` builds what it expects, `slots` and
+//! `practitioner` are the inbound handlers, `client`/`model` the internal services, `outcome`
+//! the FHIR error mapping, `appointments`/`problem` the outbound flow and its REST errors.
 
-use bytes::Bytes;
-use http::{Request, Response, StatusCode};
-use serde::Deserialize;
+mod appointments;
+mod client;
+mod config;
+mod fhir;
+mod inbound;
+mod model;
+mod outcome;
+mod practitioner;
+mod problem;
+mod query;
+mod slots;
+mod time;
 
-use crate::{Adapter, BoxFuture, BuildContext, BuildError, CallContext, Deps, FieldError};
-
-/// The `sas_fhir:` block of an inbound route (SAS → gateway).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawInbound {}
-
-/// The `sas_appointments:` block of an outbound route (internal apps → gateway → SAS).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawOutbound {}
-
-/// Validated inbound settings.
-#[derive(Debug, Clone)]
-pub struct InboundSettings {}
-
-/// Validated outbound settings.
-#[derive(Debug, Clone)]
-pub struct OutboundSettings {}
-
-/// Validates an inbound block, reporting every problem.
-///
-/// # Errors
-/// Every invalid key, with its reason.
-pub fn validate_inbound(
-    _raw: &RawInbound,
-    _cx: &BuildContext<'_>,
-) -> Result<InboundSettings, Vec<FieldError>> {
-    Ok(InboundSettings {})
-}
-
-/// Validates an outbound block, reporting every problem.
-///
-/// # Errors
-/// Every invalid key, with its reason.
-pub fn validate_outbound(
-    _raw: &RawOutbound,
-    _cx: &BuildContext<'_>,
-) -> Result<OutboundSettings, Vec<FieldError>> {
-    Ok(OutboundSettings {})
-}
-
-/// The inbound FHIR service.
-pub struct InboundService {}
-
-impl InboundService {
-    /// Builds the service.
-    ///
-    /// # Errors
-    /// When the settings cannot be turned into a working service.
-    pub fn new(_settings: InboundSettings, _deps: &Deps) -> Result<Self, BuildError> {
-        Ok(Self {})
-    }
-}
-
-/// The outbound appointment service.
-pub struct OutboundService {}
-
-impl OutboundService {
-    /// Builds the service.
-    ///
-    /// # Errors
-    /// When the settings cannot be turned into a working service (e.g. the client certificate).
-    pub fn new(_settings: OutboundSettings, _deps: &Deps) -> Result<Self, BuildError> {
-        Ok(Self {})
-    }
-}
-
-fn not_implemented() -> Response<Bytes> {
-    let mut response = Response::new(Bytes::from_static(b"not implemented yet"));
-    *response.status_mut() = StatusCode::NOT_IMPLEMENTED;
-    response
-}
-
-impl Adapter for InboundService {
-    fn handle<'a>(
-        &'a self,
-        _req: Request<Bytes>,
-        _ctx: &'a CallContext,
-    ) -> BoxFuture<'a, Response<Bytes>> {
-        Box::pin(async move { not_implemented() })
-    }
-}
-
-impl Adapter for OutboundService {
-    fn handle<'a>(
-        &'a self,
-        _req: Request<Bytes>,
-        _ctx: &'a CallContext,
-    ) -> BoxFuture<'a, Response<Bytes>> {
-        Box::pin(async move { not_implemented() })
-    }
-}
+pub use appointments::{OutboundService, worst_case};
+pub use config::{
+    InboundSettings, OutboundSettings, RawInbound, RawOutbound, RawRetry, RetryPolicy,
+    validate_inbound, validate_outbound,
+};
+pub use inbound::InboundService;
