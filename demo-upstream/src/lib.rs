@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod alert;
+pub mod fake_sas;
 pub mod sas;
 
 use std::collections::BTreeMap;
