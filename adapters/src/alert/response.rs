@@ -1,0 +1,137 @@
+//! Writing the operations' answers: `responseType` SUCCESS with the full configuration, or
+//! ERROR with one message per problem (seed 004 §2.3 and §3; ASPOne answers business errors
+//! in band).
+
+use std::fmt::Write as _;
+
+use bytes::Bytes;
+use http::{Response, StatusCode};
+use soap::SoapVersion;
+
+use crate::alert::error::soap_response;
+use crate::alert::model::{Operation, Problem};
+use crate::alert::upstream::AlertConfig;
+
+/// A SUCCESS answer carrying the configuration. As §2.3 says, every téléprocédure the
+/// account subscribes to is listed, but only the active message services.
+pub(crate) fn success(
+    ns: &str,
+    version: SoapVersion,
+    op: Operation,
+    config: &AlertConfig,
+) -> Response<Bytes> {
+    let mut body = String::with_capacity(1024);
+    open(&mut body, ns, op);
+    body.push_str("<responseType>SUCCESS</responseType><alertConfig>");
+    leaf(&mut body, "accountName", &config.account);
+    leaf(&mut body, "accountType", config.account_type.as_wire());
+    leaf(&mut body, "alertActive", bool_str(config.alert_active));
+    if let Some(v) = config.send_admin {
+        leaf(&mut body, "sendAdmin", bool_str(v));
+    }
+    if let Some(v) = config.secondary_account_alert {
+        leaf(&mut body, "secondaryAccountAlert", bool_str(v));
+    }
+    for mail in &config.mails {
+        leaf(&mut body, "mail", mail);
+    }
+    leaf(
+        &mut body,
+        "sendMultiplePaiement",
+        bool_str(config.send_multiple_paiement),
+    );
+    leaf(&mut body, "sendTest", bool_str(config.send_test));
+    for tp in &config.tele_procedures {
+        body.push_str("<teleProcedureAlert>");
+        leaf(&mut body, "teleProcedure", tp.tele_procedure.as_str());
+        for ms in tp.message_services.iter().filter(|m| m.active) {
+            body.push_str("<messageService>");
+            leaf(&mut body, "actif", "true");
+            leaf(&mut body, "type", ms.kind.as_str());
+            let _ = write!(body, "<delai>{}</delai>", ms.delay);
+            leaf(&mut body, "positif", bool_str(ms.positive));
+            body.push_str("</messageService>");
+        }
+        body.push_str("</teleProcedureAlert>");
+    }
+    body.push_str("</alertConfig>");
+    close(&mut body, op);
+    soap_response(
+        StatusCode::OK,
+        version,
+        soap::write_response(version, &[], &body),
+    )
+}
+
+/// An ERROR answer listing every problem. HTTP 200: the call was understood and answered.
+pub(crate) fn refused(
+    ns: &str,
+    version: SoapVersion,
+    op: Operation,
+    problems: &[Problem],
+) -> Response<Bytes> {
+    let mut body = String::with_capacity(256 + 160 * problems.len());
+    open(&mut body, ns, op);
+    body.push_str("<responseType>ERROR</responseType><messages>");
+    for p in problems {
+        body.push_str("<message>");
+        leaf(&mut body, "code", p.code);
+        if !p.field.is_empty() {
+            leaf(&mut body, "field", &p.field);
+        }
+        leaf(&mut body, "text", &p.message);
+        body.push_str("</message>");
+    }
+    body.push_str("</messages>");
+    close(&mut body, op);
+    soap_response(
+        StatusCode::OK,
+        version,
+        soap::write_response(version, &[], &body),
+    )
+}
+
+fn open(out: &mut String, ns: &str, op: Operation) {
+    out.push('<');
+    out.push_str(op.name());
+    out.push_str("Response xmlns=\"");
+    escape(out, ns);
+    out.push_str("\">");
+}
+
+fn close(out: &mut String, op: Operation) {
+    out.push_str("</");
+    out.push_str(op.name());
+    out.push_str("Response>");
+}
+
+fn bool_str(v: bool) -> &'static str {
+    if v { "true" } else { "false" }
+}
+
+fn leaf(out: &mut String, name: &str, text: &str) {
+    out.push('<');
+    out.push_str(name);
+    out.push('>');
+    escape(out, text);
+    out.push_str("</");
+    out.push_str(name);
+    out.push('>');
+}
+
+/// Escapes text and attribute values; drops characters XML 1.0 cannot carry, so that an
+/// upstream string can never make the answer ill-formed.
+pub(crate) fn escape(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if c < ' ' || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
+            c => out.push(c),
+        }
+    }
+}

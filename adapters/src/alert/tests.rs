@@ -1,0 +1,520 @@
+//! Unit tests: the validation rules one by one, the configuration, and whole calls in-process
+//! against the demo upstream on a loopback port.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http::Request;
+use sha1::{Digest as _, Sha1};
+use soap::{Envelope, Limits, SoapVersion};
+
+use super::model::{AccountType, Operation};
+use super::validation::{check_account_type, is_mail, read_call};
+use super::*;
+use crate::{BuildContext, InternalService};
+
+const NS: &str = config::DEFAULT_NAMESPACE;
+
+fn codes(op: Operation, inner: &str) -> Vec<(String, &'static str)> {
+    let xml = format!(
+        r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><a:{op} xmlns:a="{NS}">{inner}</a:{op}></s:Body></s:Envelope>"#,
+        op = op.name()
+    );
+    let env = Envelope::parse(xml.as_bytes(), &Limits::default(), SoapVersion::V11).unwrap();
+    let (_, problems) = read_call(op, env.payload().unwrap(), 9);
+    problems.into_iter().map(|p| (p.field, p.code)).collect()
+}
+
+fn ms(tp: &str, actif: &str, kind: &str, delai: &str, positif: &str) -> String {
+    format!(
+        "<a:teleProcedureAlert><a:teleProcedure>{tp}</a:teleProcedure><a:messageService><a:actif>{actif}</a:actif><a:type>{kind}</a:type><a:delai>{delai}</a:delai><a:positif>{positif}</a:positif></a:messageService></a:teleProcedureAlert>"
+    )
+}
+
+fn one(op: Operation, inner: &str, field: &str, code: &str) {
+    let got = codes(op, inner);
+    assert_eq!(got, vec![(field.to_owned(), code)], "for {inner}");
+}
+
+#[test]
+fn a_valid_update_has_no_problem() {
+    let inner = format!(
+        "<a:accountName>CPT01</a:accountName><a:alertActive>true</a:alertActive><a:mails>a@b.fr; c@d.example</a:mails>{}{}",
+        ms("DUCS", "true", "AIS", "0", "true"),
+        ms("TVA", "1", "ACS", "12", "0")
+    );
+    assert_eq!(codes(Operation::UpdateAlertConfig, &inner), vec![]);
+}
+
+#[test]
+fn set_alert_active_requires_alert_active() {
+    one(
+        Operation::SetAlertActive,
+        "<a:accountName>CPT01</a:accountName>",
+        "alertActive",
+        "REQUIRED",
+    );
+}
+
+#[test]
+fn booleans_are_checked() {
+    one(
+        Operation::SetAlertActive,
+        "<a:alertActive>yes</a:alertActive>",
+        "alertActive",
+        "INVALID_BOOLEAN",
+    );
+}
+
+#[test]
+fn account_name_length_and_characters() {
+    one(
+        Operation::GetAlertConfig,
+        "<a:accountName>ABCDEFGHIJ</a:accountName>",
+        "accountName",
+        "TOO_LONG",
+    );
+    one(
+        Operation::GetAlertConfig,
+        "<a:accountName>AB CD</a:accountName>",
+        "accountName",
+        "INVALID_CHARACTERS",
+    );
+}
+
+#[test]
+fn mails_rules() {
+    let long = format!("{}@example.fr", "a".repeat(250));
+    let got = codes(
+        Operation::UpdateAlertConfig,
+        &format!("<a:mails>{long}</a:mails>"),
+    );
+    assert!(got.contains(&("mails".into(), "TOO_LONG")), "{got:?}");
+    one(
+        Operation::UpdateAlertConfig,
+        "<a:mailsToAdd>a@b.fr;c@d.fr;e@f.fr;g@h.fr</a:mailsToAdd>",
+        "mailsToAdd",
+        "TOO_MANY_MAILS",
+    );
+    one(
+        Operation::UpdateAlertConfig,
+        "<a:mailsToDelete>a@b.fr;not-a-mail</a:mailsToDelete>",
+        "mailsToDelete[1]",
+        "INVALID_MAIL",
+    );
+}
+
+#[test]
+fn mail_syntax() {
+    assert!(is_mail("first.last+tag@sub.example.fr"));
+    for bad in [
+        "", "a", "a@b", "@b.fr", "a@.fr", "a b@c.fr", "a@b..fr", ".a@b.fr", "a@-b.fr", "a@b@c.fr",
+    ] {
+        assert!(!is_mail(bad), "{bad}");
+    }
+}
+
+#[test]
+fn enumerations() {
+    one(
+        Operation::UpdateAlertConfig,
+        &ms("XYZ", "true", "ACS", "1", "false"),
+        "teleProcedureAlert[0].teleProcedure",
+        "INVALID_ENUM",
+    );
+    one(
+        Operation::UpdateAlertConfig,
+        &ms("TVA", "true", "ADS", "1", "false"),
+        "teleProcedureAlert[0].messageService[0].type",
+        "INVALID_ENUM",
+    );
+}
+
+#[test]
+fn dpae_means_due() {
+    assert_eq!(
+        codes(
+            Operation::UpdateAlertConfig,
+            &ms("DPAE", "true", "ARS", "0", "true")
+        ),
+        vec![]
+    );
+    assert_eq!(TeleProcedure::parse("DPAE"), Some(TeleProcedure::Due));
+}
+
+#[test]
+fn delai_is_two_digits() {
+    one(
+        Operation::UpdateAlertConfig,
+        &ms("TVA", "true", "ACS", "100", "false"),
+        "teleProcedureAlert[0].messageService[0].delai",
+        "TOO_LONG",
+    );
+    one(
+        Operation::UpdateAlertConfig,
+        &ms("TVA", "true", "ACS", "1j", "false"),
+        "teleProcedureAlert[0].messageService[0].delai",
+        "INVALID_NUMBER",
+    );
+}
+
+#[test]
+fn annex_applicability() {
+    one(
+        Operation::UpdateAlertConfig,
+        &ms("TVA", "true", "AIS", "0", "true"),
+        "teleProcedureAlert[0].messageService[0].type",
+        "NOT_APPLICABLE",
+    );
+    one(
+        Operation::UpdateAlertConfig,
+        &ms("DUCS", "true", "RCP", "0", "true"),
+        "teleProcedureAlert[0].messageService[0].type",
+        "NOT_APPLICABLE",
+    );
+    assert_eq!(
+        codes(
+            Operation::UpdateAlertConfig,
+            &ms("OGA", "true", "AIS", "0", "true")
+        ),
+        vec![]
+    );
+    assert_eq!(
+        codes(
+            Operation::UpdateAlertConfig,
+            &ms("OGA", "true", "RCP", "0", "true")
+        ),
+        vec![]
+    );
+}
+
+#[test]
+fn polarity() {
+    one(
+        Operation::UpdateAlertConfig,
+        &ms("TVA", "true", "ACS", "1", "true"),
+        "teleProcedureAlert[0].messageService[0].positif",
+        "INVALID_POLARITY",
+    );
+    one(
+        Operation::UpdateAlertConfig,
+        &ms("DUCS", "true", "AIS", "1", "false"),
+        "teleProcedureAlert[0].messageService[0].positif",
+        "INVALID_POLARITY",
+    );
+    assert_eq!(
+        codes(
+            Operation::UpdateAlertConfig,
+            &ms("TVA", "true", "ARS", "1", "false")
+        ),
+        vec![]
+    );
+    assert_eq!(
+        codes(
+            Operation::UpdateAlertConfig,
+            &ms("TVA", "true", "ARS", "1", "true")
+        ),
+        vec![]
+    );
+}
+
+#[test]
+fn message_service_fields_are_required() {
+    let inner = "<a:teleProcedureAlert><a:teleProcedure>TVA</a:teleProcedure><a:messageService><a:type>ACS</a:type></a:messageService></a:teleProcedureAlert>";
+    let got = codes(Operation::UpdateAlertConfig, inner);
+    let base = "teleProcedureAlert[0].messageService[0]";
+    assert_eq!(
+        got,
+        vec![
+            (format!("{base}.actif"), "REQUIRED"),
+            (format!("{base}.delai"), "REQUIRED"),
+            (format!("{base}.positif"), "REQUIRED"),
+        ]
+    );
+}
+
+#[test]
+fn unknown_and_duplicate_fields() {
+    one(
+        Operation::GetAlertConfig,
+        "<a:alertActive>true</a:alertActive>",
+        "alertActive",
+        "UNKNOWN_FIELD",
+    );
+    one(
+        Operation::SetAlertActive,
+        "<a:alertActive>true</a:alertActive><a:alertActive>false</a:alertActive>",
+        "alertActive",
+        "DUPLICATE",
+    );
+}
+
+#[test]
+fn account_type_fields() {
+    let change = model::AlertChange {
+        send_admin: Some(true),
+        secondary_account_alert: Some(true),
+        ..Default::default()
+    };
+    let fields = |t| {
+        check_account_type(&change, t)
+            .into_iter()
+            .map(|p| p.field)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        fields(AccountType::Administrator),
+        vec!["secondaryAccountAlert"]
+    );
+    assert_eq!(fields(AccountType::Primary), vec!["sendAdmin"]);
+    assert_eq!(
+        fields(AccountType::Secondary),
+        vec!["sendAdmin", "secondaryAccountAlert"]
+    );
+}
+
+#[test]
+fn every_problem_is_reported() {
+    let inner = format!(
+        "<a:accountName>WAY-TOO-LONG-NAME</a:accountName><a:alertActive>maybe</a:alertActive><a:mails>x</a:mails>{}",
+        ms("TVA", "oui", "AIS", "123", "true")
+    );
+    let got = codes(Operation::UpdateAlertConfig, &inner);
+    let codes: Vec<&str> = got.iter().map(|(_, c)| *c).collect();
+    assert_eq!(
+        codes,
+        vec![
+            "TOO_LONG",
+            "INVALID_BOOLEAN",
+            "INVALID_MAIL",
+            "INVALID_BOOLEAN",
+            "TOO_LONG",
+            "NOT_APPLICABLE"
+        ],
+        "{got:?}"
+    );
+}
+
+// === configuration ===
+
+fn upstreams(url: &str) -> BTreeMap<String, InternalService> {
+    BTreeMap::from([(
+        "alert".to_owned(),
+        InternalService {
+            name: "alert".into(),
+            base_url: url.into(),
+            connect_timeout: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(2),
+        },
+    )])
+}
+
+fn settings_from(
+    yaml: &str,
+    url: &str,
+    route_upstream: Option<&str>,
+) -> Result<Settings, Vec<crate::FieldError>> {
+    let raw: RawConfig = serde_saphyr_like(yaml);
+    let env = |name: &str| match name {
+        "SECRET_A" => Some("partner-a-secret".to_owned()),
+        "SSO_A" => Some("sso-key-a".to_owned()),
+        "EMPTY" => Some(String::new()),
+        _ => None,
+    };
+    let ups = upstreams(url);
+    let cx = BuildContext {
+        env: &env,
+        base_dir: Path::new("."),
+        upstreams: &ups,
+        route_upstream,
+    };
+    validate(&raw, &cx)
+}
+
+/// The tests write the block as JSON (a subset of YAML) to avoid a YAML dependency here.
+fn serde_saphyr_like(json: &str) -> RawConfig {
+    serde_json::from_str(json).unwrap()
+}
+
+#[test]
+fn config_reports_every_problem() {
+    let yaml = r#"{"namespace": "not a uri", "backoff_step": "5 parsecs", "sso_time_zone": "Mars/Olympus",
+      "partners": [
+        {"username": "a", "secret_env": "MISSING", "profile": "loose", "account_name_max_len": 0},
+        {"username": "a", "secret_env": "EMPTY", "sso_validity": "1m", "id": "bad/id"}
+      ]}"#;
+    let errors = settings_from(yaml, "http://127.0.0.1:1", Some("nope")).unwrap_err();
+    let keys: Vec<&str> = errors.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        vec![
+            "namespace",
+            "backoff_step",
+            "sso_time_zone",
+            "partners[0].secret_env",
+            "partners[0].profile",
+            "partners[0].account_name_max_len",
+            "partners[1].username",
+            "partners[1].id",
+            "partners[1].secret_env",
+            "partners[1].sso_validity",
+            "upstream",
+        ],
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn config_defaults() {
+    let s = settings_from(r#"{"partners": [{"username": "portal-a", "secret_env": "SECRET_A", "sso_key_env": "SSO_A"}]}"#, "http://127.0.0.1:1", Some("alert")).unwrap();
+    assert_eq!(s.namespace, NS);
+    assert_eq!(s.backoff.step(), soap::Backoff::DEFAULT_STEP);
+    let p = s.partner("portal-a").unwrap();
+    assert_eq!(p.account_name_max_len, 9);
+    assert_eq!(p.id, "portal-a");
+    assert!(p.sso.is_some());
+    assert_eq!(p.policy.profile(), soap::Profile::Strict);
+}
+
+// === whole calls, in-process, against the demo upstream ===
+
+async fn service(backoff_step: &str) -> AlertService {
+    let addr = demo_upstream::spawn("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let yaml = format!(
+        r#"{{"backoff_step": "{backoff_step}", "partners": [{{"username": "portal-a", "secret_env": "SECRET_A", "sso_key_env": "SSO_A"}}]}}"#
+    );
+    let s = settings_from(&yaml, &format!("http://{addr}"), Some("alert")).unwrap();
+    let deps = crate::Deps {
+        store: Arc::new(state::MemoryStore::new(1000)),
+    };
+    AlertService::new(s, &deps).unwrap()
+}
+
+fn ctx() -> CallContext {
+    CallContext {
+        request_id: "req-1".into(),
+        route_name: "aspone-alert".into(),
+        route_prefix: "/aspone/alert".into(),
+        origin: "https://gw.example:8443".into(),
+        client_name: None,
+        identity: None,
+    }
+}
+
+fn request(login: &str, password: &str, body: &str) -> Request<Bytes> {
+    let nonce: [u8; 16] = rand_nonce();
+    let created = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let mut h = Sha1::new();
+    h.update(nonce);
+    h.update(created.as_bytes());
+    h.update(b"partner-a-secret");
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let xml = format!(
+        r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:a="{NS}" xmlns:wsse="{}" xmlns:wsu="{}"><s:Header><a:serviceVersion>1.1</a:serviceVersion><a:context><a:user><a:login>{login}</a:login><a:password>{password}</a:password></a:user></a:context><wsse:Security s:mustUnderstand="1"><wsse:UsernameToken><wsse:Username>portal-a</wsse:Username><wsse:Password Type="{}">{}</wsse:Password><wsse:Nonce EncodingType="{}">{}</wsse:Nonce><wsu:Created>{created}</wsu:Created></wsse:UsernameToken></wsse:Security></s:Header><s:Body>{body}</s:Body></s:Envelope>"#,
+        soap::WSSE_NS,
+        soap::WSU_NS,
+        soap::PASSWORD_DIGEST_URI,
+        b64.encode(h.finalize()),
+        soap::BASE64_BINARY_URI,
+        b64.encode(nonce),
+    );
+    Request::post("https://gw.example:8443/aspone/alert")
+        .body(Bytes::from(xml))
+        .unwrap()
+}
+
+fn rand_nonce() -> [u8; 16] {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let t = jiff::Timestamp::now().as_nanosecond() as u64;
+    let mut out = [0u8; 16];
+    out[..8].copy_from_slice(&n.to_le_bytes());
+    out[8..].copy_from_slice(&t.to_le_bytes());
+    out
+}
+
+async fn call(svc: &AlertService, req: Request<Bytes>) -> (u16, String) {
+    let r = svc.handle(req, &ctx()).await;
+    (
+        r.status().as_u16(),
+        String::from_utf8(r.body().to_vec()).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn wsdl_carries_the_route_address_and_the_schema() {
+    let svc = service("1s").await;
+    let r = svc
+        .handle(
+            Request::get("/aspone/alert?wsdl")
+                .body(Bytes::new())
+                .unwrap(),
+            &ctx(),
+        )
+        .await;
+    let text = String::from_utf8(r.body().to_vec()).unwrap();
+    assert!(
+        text.contains(r#"location="https://gw.example:8443/aspone/alert""#),
+        "{text}"
+    );
+    assert!(text.contains(r#"<xsd:element name="updateAlertConfig">"#));
+    assert!(!text.contains("schemaLocation"));
+    // The document stays well-formed XML once assembled: the parser gets to the root element
+    // and refuses it only for not being an Envelope.
+    let err = soap::Envelope::parse_any(text.as_bytes(), &Limits::default()).unwrap_err();
+    assert!(
+        matches!(err, soap::EnvelopeError::NotAnEnvelope { .. }),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn get_own_config_lists_only_active_services() {
+    let svc = service("1s").await;
+    let (status, body) = call(
+        &svc,
+        request(
+            "CPT01",
+            "Primary-01-pass",
+            &format!(r#"<a:getAlertConfig xmlns:a="{NS}"/>"#),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("<responseType>SUCCESS</responseType>"),
+        "{body}"
+    );
+    assert!(
+        body.contains("<teleProcedure>IR</teleProcedure>"),
+        "subscribed without services: {body}"
+    );
+    assert!(
+        !body.contains("<type>RCP</type>"),
+        "inactive service listed: {body}"
+    );
+}
+
+#[tokio::test]
+async fn wrong_password_then_backoff() {
+    let svc = service("1s").await;
+    let get = format!(r#"<a:getAlertConfig xmlns:a="{NS}"/>"#);
+    let (status, body) = call(&svc, request("CPT01", "wrong", &get)).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("UserAuthenticationFailed"));
+    let (status, _) = call(&svc, request("CPT01", "Primary-01-pass", &get)).await;
+    assert_eq!(status, 401, "the wait is not over");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (status, body) = call(&svc, request("CPT01", "Primary-01-pass", &get)).await;
+    assert_eq!(status, 200, "{body}");
+}
