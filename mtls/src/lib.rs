@@ -31,7 +31,7 @@ pub use outbound::{OutboundTlsError, OutboundTlsSettings, client_config};
 pub use pinning::{ClientPin, ClientPolicy, PinRefusal};
 pub use provider::{crypto_provider, install_default_provider};
 pub use revocation::{
-    Combine, CrlSettings, CrlSource, CrlStatus, MissingAtStart, OcspMode, OcspSettings,
+    Combine, CrlSettings, CrlSource, CrlStatus, MissingAtStart, OcspFetch, OcspMode, OcspSettings,
     PreparedChain, Revocation, RevocationError, RevocationScope, RevocationSettings,
     RevocationStatus, StalePolicy, Verdict,
 };

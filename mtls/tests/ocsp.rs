@@ -23,7 +23,7 @@ fn settings(url: &str, mode: OcspMode, nonce: bool) -> RevocationSettings {
             mode,
             responder_override: Some(url.to_owned()),
             send_nonce: nonce,
-            timeout: Duration::from_millis(500),
+            timeout: Duration::from_millis(2000),
             ..OcspSettings::default()
         },
         scope: RevocationScope::LeafOnly,
@@ -240,7 +240,7 @@ async fn responder_down_or_slow_soft_accepts_hard_refuses() {
     let slow = Responder::start(Scenario::Slow).await;
     for (url, expected) in [
         (down.clone(), "unreachable"),
-        (slow.url(), "did not answer within 500 ms"),
+        (slow.url(), "did not answer within 2000 ms"),
     ] {
         let hard = start(&url, OcspMode::Hard, false).await;
         let verdict = hard.check_ocsp(&chain("sas-recette"), true).await;
@@ -303,6 +303,42 @@ async fn cache_hits_and_concurrent_checks_coalesce() {
         "no cached OCSP answer (cache-only check)"
     );
     assert_eq!(responder.requests.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn background_fetch_never_makes_a_connection_wait() {
+    let responder = Responder::start(Scenario::Good).await;
+    install_provider();
+    let mut settings = settings(&responder.url(), OcspMode::Hard, false);
+    settings.ocsp.fetch = mtls::OcspFetch::Background;
+    let revocation = Revocation::start(settings, &anchors()).await.unwrap();
+    let chain = chain("sas-recette");
+
+    // A miss answers at once with the hard "not cached" verdict and starts one fetch, even when
+    // several connections miss together.
+    for _ in 0..3 {
+        let verdict = revocation.check_connection(&chain, true).await;
+        assert_eq!(
+            unknown_reason(&verdict),
+            "no cached OCSP answer (cache-only check)"
+        );
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while revocation.status().ocsp_cache_size == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "background fetch never filled the cache"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(responder.requests.load(Ordering::SeqCst), 1);
+
+    // The next connection is answered from the cache.
+    assert_eq!(
+        revocation.check_connection(&chain, true).await,
+        Verdict::Good
+    );
+    assert_eq!(responder.requests.load(Ordering::SeqCst), 1);
 }
 
 /// `join_all` without the futures crate: spawnless, polls all on this task.

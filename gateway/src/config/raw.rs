@@ -115,6 +115,15 @@ pub(crate) struct RawOcsp {
     pub(crate) timeout: Option<String>,
     pub(crate) max_cache_age: Option<String>,
     pub(crate) clock_skew: Option<String>,
+    /// `inline` (the default) or `background`: see `mtls::OcspFetch`.
+    pub(crate) fetch: Option<OcspFetchRaw>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum OcspFetchRaw {
+    Inline,
+    Background,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]

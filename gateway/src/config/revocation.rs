@@ -3,7 +3,9 @@
 use std::path::Path;
 
 use super::error::Collector;
-use super::raw::{CombineMode, FailMode, MissingMode, OcspModeRaw, RawRevocation, Scope};
+use super::raw::{
+    CombineMode, FailMode, MissingMode, OcspFetchRaw, OcspModeRaw, RawRevocation, Scope,
+};
 use super::units::parse_duration;
 
 pub(super) fn revocation(
@@ -83,6 +85,10 @@ pub(super) fn revocation(
         };
         ocsp.responder_override = o.responder.clone();
         ocsp.send_nonce = o.nonce;
+        ocsp.fetch = match o.fetch {
+            None | Some(OcspFetchRaw::Inline) => mtls::OcspFetch::Inline,
+            Some(OcspFetchRaw::Background) => mtls::OcspFetch::Background,
+        };
         for (name, value, slot) in [
             ("timeout", &o.timeout, &mut ocsp.timeout),
             ("max_cache_age", &o.max_cache_age, &mut ocsp.max_cache_age),

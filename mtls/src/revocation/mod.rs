@@ -30,8 +30,8 @@ use rustls_pki_types::CertificateDer;
 
 pub use error::RevocationError;
 pub use settings::{
-    Combine, CrlSettings, CrlSource, MissingAtStart, OcspMode, OcspSettings, RevocationScope,
-    RevocationSettings, StalePolicy,
+    Combine, CrlSettings, CrlSource, MissingAtStart, OcspFetch, OcspMode, OcspSettings,
+    RevocationScope, RevocationSettings, StalePolicy,
 };
 pub use status::{CrlStatus, RevocationStatus};
 pub use verdict::Verdict;
@@ -59,7 +59,12 @@ struct Inner {
     daily: Option<DailyAt>,
     http: reqwest::Client,
     ocsp: OcspChecker,
+    /// Leaf serials whose background OCSP fetch started recently.
+    prefetches: Mutex<std::collections::HashMap<Vec<u8>, std::time::Instant>>,
 }
+
+/// Least time between two background OCSP fetches for one certificate.
+const PREFETCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A client chain digested by [`Revocation::prepare`]: the certificates to check with their
 /// issuers. Only meaningful for the handle that prepared it (its scope and anchors).
@@ -132,6 +137,7 @@ impl Revocation {
             daily,
             http,
             ocsp,
+            prefetches: Mutex::new(std::collections::HashMap::new()),
         });
         let mut first_ok = Vec::new();
         for source in &inner.sources {
@@ -224,10 +230,45 @@ impl Revocation {
     }
 
     /// [`Revocation::check_connection`] on a chain digested by [`Revocation::prepare`].
+    ///
+    /// With [`OcspFetch::Background`] the check itself never waits on the network: a cache miss
+    /// (when `network` allows asking at all) starts a background fetch instead.
     pub async fn check_connection_prepared(&self, chain: &PreparedChain, network: bool) -> Verdict {
-        let checked = self.inner.combined(chain, network).await;
+        let background = self.inner.settings.ocsp.fetch == OcspFetch::Background;
+        let checked = self.inner.combined(chain, network && !background).await;
+        if background && network && checked.label == "ocsp_not_cached" {
+            self.prefetch(chain);
+        }
         self.record(&checked, "connection");
         checked.verdict
+    }
+
+    /// Asks the responder about the chain's leaf in the background, at most once per
+    /// [`PREFETCH_INTERVAL`] per certificate, so that a failing responder is not asked again by
+    /// every connection.
+    fn prefetch(&self, chain: &PreparedChain) {
+        let Some((leaf, _)) = chain.subjects.first() else {
+            return;
+        };
+        let now = std::time::Instant::now();
+        {
+            let mut attempts = self
+                .inner
+                .prefetches
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            attempts.retain(|_, at| now.duration_since(*at) < PREFETCH_INTERVAL);
+            if attempts.contains_key(&leaf.serial) {
+                return;
+            }
+            attempts.insert(leaf.serial.clone(), now);
+        }
+        let inner = Arc::clone(&self.inner);
+        let chain = chain.clone();
+        tokio::spawn(async move {
+            let checked = inner.ocsp(&chain, true).await;
+            tracing::debug!(verdict = %checked.verdict, "background OCSP fetch");
+        });
     }
 
     /// What the admin endpoint shows.

@@ -144,6 +144,21 @@ pub struct OcspSettings {
     pub max_cache_age: Duration,
     /// Tolerated clock difference with the responder for thisUpdate and nextUpdate.
     pub clock_skew: Duration,
+    /// Whether a connection waits for the responder on a cache miss.
+    pub fetch: OcspFetch,
+}
+
+/// When the responder is asked about a certificate the cache does not know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OcspFetch {
+    /// Before the connection's first request: the connection waits (up to the timeout).
+    #[default]
+    Inline,
+    /// In the background: the connection gets the cache's answer at once (on a miss, the
+    /// mode's verdict for "not cached": soft accepts, hard refuses) and a fetch fills the cache
+    /// for the next connection. For callers with a hard deadline, such as the SAS platform,
+    /// which drops answers after 7 s: their requests never wait on the network.
+    Background,
 }
 
 impl Default for OcspSettings {
@@ -155,6 +170,7 @@ impl Default for OcspSettings {
             timeout: Duration::from_secs(2),
             max_cache_age: Duration::from_secs(3600),
             clock_skew: Duration::from_secs(300),
+            fetch: OcspFetch::Inline,
         }
     }
 }
