@@ -300,15 +300,19 @@ pub async fn upstream_config(upstream: &str, partner: &str, account: &str) -> se
     serde_json::from_slice(&bytes).unwrap()
 }
 
-/// A TCP proxy-free delaying HTTP front: waits `delay` and then forwards to `upstream`.
-pub async fn delaying_front(upstream: String, delay: Duration) -> String {
+/// An HTTP front that forwards to `upstream`, waiting `delay` first for requests of `only`
+/// (every request when `None`): a slow internal service, for timeout tests.
+pub async fn delaying_front(upstream: String, delay: Duration, only: Option<http::Method>) -> String {
     use axum::body::Body;
     let client = reqwest::Client::new();
     let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
         let client = client.clone();
         let upstream = upstream.clone();
+        let only = only.clone();
         async move {
-            tokio::time::sleep(delay).await;
+            if only.as_ref().is_none_or(|m| m == req.method()) {
+                tokio::time::sleep(delay).await;
+            }
             let (parts, body) = req.into_parts();
             let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
             let url = format!("{upstream}{}", parts.uri.path());
