@@ -23,12 +23,33 @@ fn sso(key: &str, login: &str, age: Duration) -> String {
 #[tokio::test]
 async fn the_gateway_serves_its_wsdl_with_the_route_address() {
     let alert = start(Options::default()).await;
-    let answer = common::send(alert.addr, Some("portal"), false, common::get("/aspone/alert?wsdl")).await.unwrap();
+    let answer = common::send(
+        alert.addr,
+        Some("portal"),
+        false,
+        common::get("/aspone/alert?wsdl"),
+    )
+    .await
+    .unwrap();
     let text = String::from_utf8(answer.body.to_vec()).unwrap();
     assert_eq!(answer.status, 200);
-    assert!(text.contains(r#"<soap:address location="https://localhost/aspone/alert"/>"#), "{text}");
-    let xsd = common::send(alert.addr, Some("portal"), false, common::get("/aspone/alert?xsd=alert.xsd")).await.unwrap();
-    assert!(String::from_utf8(xsd.body.to_vec()).unwrap().contains("<xsd:schema"));
+    assert!(
+        text.contains(r#"<soap:address location="https://localhost/aspone/alert"/>"#),
+        "{text}"
+    );
+    let xsd = common::send(
+        alert.addr,
+        Some("portal"),
+        false,
+        common::get("/aspone/alert?xsd=alert.xsd"),
+    )
+    .await
+    .unwrap();
+    assert!(
+        String::from_utf8(xsd.body.to_vec())
+            .unwrap()
+            .contains("<xsd:schema")
+    );
 }
 
 #[tokio::test]
@@ -42,11 +63,22 @@ async fn right_partner_and_user() {
 #[tokio::test]
 async fn wrong_partner_digest() {
     let alert = start(Options::default()).await;
-    let answer = call(&alert, &get("CPT01", "Primary-01-pass").partner("portal-a", "not-the-secret")).await;
+    let answer = call(
+        &alert,
+        &get("CPT01", "Primary-01-pass").partner("portal-a", "not-the-secret"),
+    )
+    .await;
     assert_eq!(answer.status, 401);
-    assert_eq!(answer.faultcode().as_deref(), Some("wsse:FailedAuthentication"));
+    assert_eq!(
+        answer.faultcode().as_deref(),
+        Some("wsse:FailedAuthentication")
+    );
     // An unknown partner gets exactly the same answer.
-    let unknown = call(&alert, &get("CPT01", "Primary-01-pass").partner("portal-z", "whatever")).await;
+    let unknown = call(
+        &alert,
+        &get("CPT01", "Primary-01-pass").partner("portal-z", "whatever"),
+    )
+    .await;
     assert_eq!((unknown.status, unknown.body), (answer.status, answer.body));
 }
 
@@ -64,7 +96,11 @@ async fn replayed_nonce() {
 async fn stale_created() {
     let alert = start(Options::default()).await;
     let mut c = get("CPT01", "Primary-01-pass");
-    c.created = Some((jiff::Timestamp::now() - Duration::from_secs(600)).strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
+    c.created = Some(
+        (jiff::Timestamp::now() - Duration::from_secs(600))
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string(),
+    );
     let answer = call(&alert, &c).await;
     assert_eq!(answer.status, 401);
     assert_eq!(answer.faultcode().as_deref(), Some("wsse:MessageExpired"));
@@ -98,7 +134,10 @@ async fn wrong_user_password() {
     let alert = start(Options::default()).await;
     let answer = call(&alert, &get("CPT01", "not-my-password")).await;
     assert_eq!(answer.status, 401);
-    assert_eq!(answer.faultcode().as_deref(), Some("tns:UserAuthenticationFailed"));
+    assert_eq!(
+        answer.faultcode().as_deref(),
+        Some("tns:UserAuthenticationFailed")
+    );
     // An unknown login gets the same answer.
     let unknown = call(&alert, &get("NOBODY", "not-my-password")).await;
     assert_eq!((unknown.status, unknown.body), (answer.status, answer.body));
@@ -107,7 +146,11 @@ async fn wrong_user_password() {
 #[tokio::test]
 async fn sso_valid() {
     let alert = start(Options::default()).await;
-    let answer = call(&alert, &get("S1.CPT01", &sso(SSO_KEY_A, "S1.CPT01", Duration::ZERO))).await;
+    let answer = call(
+        &alert,
+        &get("S1.CPT01", &sso(SSO_KEY_A, "S1.CPT01", Duration::ZERO)),
+    )
+    .await;
     assert!(answer.is_success(), "{}", answer.body);
     assert!(answer.body.contains("<accountName>S1.CPT01</accountName>"));
 }
@@ -116,29 +159,73 @@ async fn sso_valid() {
 async fn sso_expired() {
     let alert = start(Options::default()).await;
     // Partner A's tokens are valid 5 minutes.
-    let answer = call(&alert, &get("CPT01", &sso(SSO_KEY_A, "CPT01", Duration::from_secs(7 * 60)))).await;
-    assert_eq!(answer.faultcode().as_deref(), Some("tns:UserAuthenticationFailed"), "{}", answer.body);
+    let answer = call(
+        &alert,
+        &get(
+            "CPT01",
+            &sso(SSO_KEY_A, "CPT01", Duration::from_secs(7 * 60)),
+        ),
+    )
+    .await;
+    assert_eq!(
+        answer.faultcode().as_deref(),
+        Some("tns:UserAuthenticationFailed"),
+        "{}",
+        answer.body
+    );
 }
 
 #[tokio::test]
 async fn sso_with_another_partners_key() {
     let alert = start(Options::default()).await;
-    let answer = call(&alert, &get("CPT01", &sso(SSO_KEY_B, "CPT01", Duration::ZERO))).await;
-    assert_eq!(answer.faultcode().as_deref(), Some("tns:UserAuthenticationFailed"), "{}", answer.body);
+    let answer = call(
+        &alert,
+        &get("CPT01", &sso(SSO_KEY_B, "CPT01", Duration::ZERO)),
+    )
+    .await;
+    assert_eq!(
+        answer.faultcode().as_deref(),
+        Some("tns:UserAuthenticationFailed"),
+        "{}",
+        answer.body
+    );
 }
 
 #[tokio::test]
 async fn sso_refused_for_an_administrator() {
     let alert = start(Options::default()).await;
-    let answer = call(&alert, &get("ADMINA", &sso(SSO_KEY_A, "ADMINA", Duration::ZERO))).await;
-    assert_eq!(answer.faultcode().as_deref(), Some("tns:UserAuthenticationFailed"), "{}", answer.body);
+    let answer = call(
+        &alert,
+        &get("ADMINA", &sso(SSO_KEY_A, "ADMINA", Duration::ZERO)),
+    )
+    .await;
+    assert_eq!(
+        answer.faultcode().as_deref(),
+        Some("tns:UserAuthenticationFailed"),
+        "{}",
+        answer.body
+    );
     // The same administrator with its password is fine.
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert!(call(&alert, &get("ADMINA", "Admin-A-pass1")).await.is_success());
+    assert!(
+        call(&alert, &get("ADMINA", "Admin-A-pass1"))
+            .await
+            .is_success()
+    );
 }
 
-async fn read(alert: &alert_support::Alert, login: &str, password: &str, account: &str) -> alert_support::Soap {
-    let c = Call::new(login, password, "getAlertConfig", &format!("<a:accountName>{account}</a:accountName>"));
+async fn read(
+    alert: &alert_support::Alert,
+    login: &str,
+    password: &str,
+    account: &str,
+) -> alert_support::Soap {
+    let c = Call::new(
+        login,
+        password,
+        "getAlertConfig",
+        &format!("<a:accountName>{account}</a:accountName>"),
+    );
     call(alert, &c).await
 }
 
@@ -147,25 +234,59 @@ async fn scope_of_each_account_type() {
     let alert = start(Options::default()).await;
     let denied = [("accountName", "ACCOUNT_NOT_ACCESSIBLE")];
     // A secondary account: itself only.
-    assert!(read(&alert, "S1.CPT01", "Second-1-pass", "S1.CPT01").await.is_success());
-    read(&alert, "S1.CPT01", "Second-1-pass", "CPT01").await.assert_problems(&denied);
-    read(&alert, "S1.CPT01", "Second-1-pass", "S2.CPT01").await.assert_problems(&denied);
+    assert!(
+        read(&alert, "S1.CPT01", "Second-1-pass", "S1.CPT01")
+            .await
+            .is_success()
+    );
+    read(&alert, "S1.CPT01", "Second-1-pass", "CPT01")
+        .await
+        .assert_problems(&denied);
+    read(&alert, "S1.CPT01", "Second-1-pass", "S2.CPT01")
+        .await
+        .assert_problems(&denied);
     // A primary account: itself and its secondary accounts, not another primary's.
-    assert!(read(&alert, "CPT01", "Primary-01-pass", "S2.CPT01").await.is_success());
-    read(&alert, "CPT02", "Primary-02-pass", "S1.CPT01").await.assert_problems(&denied);
-    read(&alert, "CPT01", "Primary-01-pass", "CPT02").await.assert_problems(&denied);
+    assert!(
+        read(&alert, "CPT01", "Primary-01-pass", "S2.CPT01")
+            .await
+            .is_success()
+    );
+    read(&alert, "CPT02", "Primary-02-pass", "S1.CPT01")
+        .await
+        .assert_problems(&denied);
+    read(&alert, "CPT01", "Primary-01-pass", "CPT02")
+        .await
+        .assert_problems(&denied);
     // An administrator: every account of its partner.
-    assert!(read(&alert, "ADMINA", "Admin-A-pass1", "CPT02").await.is_success());
-    assert!(read(&alert, "ADMINA", "Admin-A-pass1", "S2.CPT01").await.is_success());
+    assert!(
+        read(&alert, "ADMINA", "Admin-A-pass1", "CPT02")
+            .await
+            .is_success()
+    );
+    assert!(
+        read(&alert, "ADMINA", "Admin-A-pass1", "S2.CPT01")
+            .await
+            .is_success()
+    );
 }
 
 #[tokio::test]
 async fn out_of_scope_changes_are_not_applied() {
     let alert = start(Options::default()).await;
     let before = alert_support::upstream_config(&alert.upstream, "portal-a", "CPT02").await;
-    let c = Call::new("CPT01", "Primary-01-pass", "setAlertActive", "<a:accountName>CPT02</a:accountName><a:alertActive>false</a:alertActive>");
-    call(&alert, &c).await.assert_problems(&[("accountName", "ACCOUNT_NOT_ACCESSIBLE")]);
-    assert_eq!(alert_support::upstream_config(&alert.upstream, "portal-a", "CPT02").await, before);
+    let c = Call::new(
+        "CPT01",
+        "Primary-01-pass",
+        "setAlertActive",
+        "<a:accountName>CPT02</a:accountName><a:alertActive>false</a:alertActive>",
+    );
+    call(&alert, &c)
+        .await
+        .assert_problems(&[("accountName", "ACCOUNT_NOT_ACCESSIBLE")]);
+    assert_eq!(
+        alert_support::upstream_config(&alert.upstream, "portal-a", "CPT02").await,
+        before
+    );
 }
 
 #[tokio::test]
@@ -178,8 +299,12 @@ async fn another_partners_account() {
     let nowhere = read(&alert, "ADMINA", "Admin-A-pass1", "NOPE01").await;
     assert_eq!(other.body, nowhere.body);
     // portal-b's own user reaches it through portal-b's credentials only.
-    let b = Call::new("BCPT01", "Primary-B1-pass", "getAlertConfig", "").partner("portal-b", "partner-b-secret");
+    let b = Call::new("BCPT01", "Primary-B1-pass", "getAlertConfig", "")
+        .partner("portal-b", "partner-b-secret");
     assert!(call(&alert, &b).await.is_success());
     let via_a = call(&alert, &get("BCPT01", "Primary-B1-pass")).await;
-    assert_eq!(via_a.faultcode().as_deref(), Some("tns:UserAuthenticationFailed"));
+    assert_eq!(
+        via_a.faultcode().as_deref(),
+        Some("tns:UserAuthenticationFailed")
+    );
 }

@@ -10,7 +10,12 @@ use std::time::Duration;
 use alert_support::{Call, Options, call, delaying_front, start, upstream_config};
 
 fn switch_off() -> Call {
-    Call::new("CPT01", "Primary-01-pass", "setAlertActive", "<a:alertActive>false</a:alertActive>")
+    Call::new(
+        "CPT01",
+        "Primary-01-pass",
+        "setAlertActive",
+        "<a:alertActive>false</a:alertActive>",
+    )
 }
 
 #[tokio::test]
@@ -42,7 +47,9 @@ async fn a_dead_upstream_does_not_count_as_a_login_failure() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn slow_upstream_is_a_504_fault_and_the_change_is_never_applied() {
-    let real = demo_upstream::spawn("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let real = demo_upstream::spawn("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     let real = format!("http://{real}");
     // Every call to the service (the login check included) arrives 1.5 s late; the route waits
     // 700 ms. The login check times out first, so the change is not even sent.
@@ -57,16 +64,26 @@ async fn slow_upstream_is_a_504_fault_and_the_change_is_never_applied() {
     assert_eq!(answer.status, 504, "{}", answer.body);
     assert_eq!(answer.faultcode().as_deref(), Some("soap:Server"));
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(upstream_config(&real, "portal-a", "CPT01").await["alertActive"], true);
+    assert_eq!(
+        upstream_config(&real, "portal-a", "CPT01").await["alertActive"],
+        true
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_change_arriving_after_the_gateway_gave_up_is_not_applied() {
-    let real = demo_upstream::spawn("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let real = demo_upstream::spawn("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     let real = format!("http://{real}");
     // Only the PATCH is late: the login check passes, the change reaches the service after
     // the gateway answered 504, and the service refuses it (deadline passed).
-    let slow = delaying_front(real.clone(), Duration::from_millis(1500), Some(http::Method::PATCH)).await;
+    let slow = delaying_front(
+        real.clone(),
+        Duration::from_millis(1500),
+        Some(http::Method::PATCH),
+    )
+    .await;
     let alert = start(Options {
         upstream: Some(slow),
         upstream_timeout: "700ms",
@@ -88,5 +105,8 @@ async fn a_change_arriving_after_the_gateway_gave_up_is_not_applied() {
     })
     .await;
     assert!(call(&fast, &switch_off()).await.is_success());
-    assert_eq!(upstream_config(&real, "portal-a", "CPT01").await["alertActive"], false);
+    assert_eq!(
+        upstream_config(&real, "portal-a", "CPT01").await["alertActive"],
+        false
+    );
 }

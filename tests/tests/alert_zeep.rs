@@ -24,10 +24,14 @@ async fn zeep_calls_every_operation_through_the_gateway() {
         PARTNER_A.to_owned(),
         SECRET_A.to_owned(),
     ];
-    let output = tokio::task::spawn_blocking(move || Command::new("python3").arg(script).args(args).output())
-        .await
-        .unwrap()
-        .unwrap_or_else(|e| panic!("cannot run python3 ({e}); install Python 3 and scripts/requirements-test.txt"));
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("python3").arg(script).args(args).output()
+    })
+    .await
+    .unwrap()
+    .unwrap_or_else(|e| {
+        panic!("cannot run python3 ({e}); install Python 3 and scripts/requirements-test.txt")
+    });
     assert!(
         output.status.success(),
         "zeep script failed (is zeep installed? pip install -r scripts/requirements-test.txt)\n{}",
@@ -43,9 +47,17 @@ async fn zeep_calls_every_operation_through_the_gateway() {
     let config = &get["alertConfig"];
     assert_eq!(config["accountName"], "CPT01");
     assert_eq!(config["accountType"], "PRIMARY");
-    assert_eq!(config["mail"], serde_json::json!(["compta@cpt01.example", "boss@cpt01.example"]));
+    assert_eq!(
+        config["mail"],
+        serde_json::json!(["compta@cpt01.example", "boss@cpt01.example"])
+    );
     // Every subscribed téléprocédure, only active message services (RCP on TVA is inactive).
-    let tps: Vec<&str> = config["teleProcedureAlert"].as_array().unwrap().iter().map(|t| t["teleProcedure"].as_str().unwrap()).collect();
+    let tps: Vec<&str> = config["teleProcedureAlert"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["teleProcedure"].as_str().unwrap())
+        .collect();
     assert_eq!(tps, ["DUCS", "IR", "OGA", "TVA"]);
     let tva = &config["teleProcedureAlert"][3]["messageService"];
     assert_eq!(tva.as_array().unwrap().len(), 2, "{tva}");
@@ -54,24 +66,57 @@ async fn zeep_calls_every_operation_through_the_gateway() {
     assert_eq!(out["set"]["alertConfig"]["alertActive"], false);
 
     let update = &out["update"]["alertConfig"];
-    assert_eq!(out["update"]["responseType"], "SUCCESS", "{}", out["update"]);
-    assert_eq!(update["mail"], serde_json::json!(["compta@cpt01.example", "new@cpt01.example"]));
+    assert_eq!(
+        out["update"]["responseType"], "SUCCESS",
+        "{}",
+        out["update"]
+    );
+    assert_eq!(
+        update["mail"],
+        serde_json::json!(["compta@cpt01.example", "new@cpt01.example"])
+    );
     assert_eq!(update["secondaryAccountAlert"], false);
     assert_eq!(update["sendTest"], true);
-    let tva: Vec<String> = update["teleProcedureAlert"][3]["messageService"].as_array().unwrap().iter()
-        .map(|m| format!("{}{}", m["type"].as_str().unwrap(), m["positif"])).collect();
-    assert_eq!(tva, ["ACSfalse", "RCPtrue"], "ARS positive switched off, RCP on");
-    assert_eq!(out["get_after"]["alertConfig"], *update, "get returns what update answered");
+    let tva: Vec<String> = update["teleProcedureAlert"][3]["messageService"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| format!("{}{}", m["type"].as_str().unwrap(), m["positif"]))
+        .collect();
+    assert_eq!(
+        tva,
+        ["ACSfalse", "RCPtrue"],
+        "ARS positive switched off, RCP on"
+    );
+    assert_eq!(
+        out["get_after"]["alertConfig"], *update,
+        "get returns what update answered"
+    );
 
     let invalid = &out["invalid"];
     assert_eq!(invalid["responseType"], "ERROR");
-    let codes: Vec<&str> = invalid["messages"]["message"].as_array().unwrap().iter().map(|m| m["code"].as_str().unwrap()).collect();
+    let codes: Vec<&str> = invalid["messages"]["message"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["code"].as_str().unwrap())
+        .collect();
     assert_eq!(codes, ["INVALID_MAIL", "NOT_APPLICABLE"]);
 
-    assert!(out["fault"]["code"].as_str().unwrap().contains("UserAuthenticationFailed"), "{}", out["fault"]);
+    assert!(
+        out["fault"]["code"]
+            .as_str()
+            .unwrap()
+            .contains("UserAuthenticationFailed"),
+        "{}",
+        out["fault"]
+    );
 
     // And the upstream holds what zeep was told.
     let stored = upstream_config(&alert.upstream, "portal-a", "CPT01").await;
-    assert_eq!(stored["mails"], serde_json::json!(["compta@cpt01.example", "new@cpt01.example"]));
+    assert_eq!(
+        stored["mails"],
+        serde_json::json!(["compta@cpt01.example", "new@cpt01.example"])
+    );
     assert_eq!(stored["alertActive"], false);
 }

@@ -135,8 +135,9 @@ routes:
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
     mtls::install_default_provider();
-    let settings = gateway::config::from_yaml(&yaml, Path::new("alert.yaml"), &common::pki_dir(), &env)
-        .unwrap_or_else(|e| panic!("invalid test config:\n{e}"));
+    let settings =
+        gateway::config::from_yaml(&yaml, Path::new("alert.yaml"), &common::pki_dir(), &env)
+            .unwrap_or_else(|e| panic!("invalid test config:\n{e}"));
     let gateway = gateway::Gateway::start(settings).await.unwrap();
     let addr = gateway.addr("portals").unwrap();
     Alert {
@@ -181,10 +182,11 @@ impl Call {
 
     pub fn xml(&self) -> String {
         let nonce = self.nonce.clone().unwrap_or_else(fresh_nonce);
-        let created = self
-            .created
-            .clone()
-            .unwrap_or_else(|| jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S.%3fZ").to_string());
+        let created = self.created.clone().unwrap_or_else(|| {
+            jiff::Timestamp::now()
+                .strftime("%Y-%m-%dT%H:%M:%S.%3fZ")
+                .to_string()
+        });
         let mut h = Sha1::new();
         h.update(&nonce);
         h.update(created.as_bytes());
@@ -255,9 +257,16 @@ impl Soap {
     /// Asserts an in-band ERROR with exactly these (field, code) pairs.
     pub fn assert_problems(&self, expected: &[(&str, &str)]) {
         assert_eq!(self.status, 200, "{}", self.body);
-        assert!(self.body.contains("<responseType>ERROR</responseType>"), "{}", self.body);
+        assert!(
+            self.body.contains("<responseType>ERROR</responseType>"),
+            "{}",
+            self.body
+        );
         let got: Vec<(String, String)> = self.fields().into_iter().zip(self.codes()).collect();
-        let want: Vec<(String, String)> = expected.iter().map(|(f, c)| ((*f).to_owned(), (*c).to_owned())).collect();
+        let want: Vec<(String, String)> = expected
+            .iter()
+            .map(|(f, c)| ((*f).to_owned(), (*c).to_owned()))
+            .collect();
         assert_eq!(got, want, "{}", self.body);
     }
 }
@@ -278,7 +287,9 @@ pub async fn post(addr: SocketAddr, xml: String) -> Soap {
         .header("soapaction", "\"\"")
         .body(Full::new(Bytes::from(xml)))
         .unwrap();
-    let answer = common::send(addr, Some("portal"), false, req).await.unwrap();
+    let answer = common::send(addr, Some("portal"), false, req)
+        .await
+        .unwrap();
     Soap {
         status: answer.status,
         body: String::from_utf8(answer.body.to_vec()).unwrap(),
@@ -291,18 +302,24 @@ pub async fn call(a: &Alert, call: &Call) -> Soap {
 
 /// The account's configuration read straight from the upstream (not through the gateway).
 pub async fn upstream_config(upstream: &str, partner: &str, account: &str) -> serde_json::Value {
-    let bytes = reqwest::get(format!("{upstream}/v1/partners/{partner}/accounts/{account}/alert-config"))
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let bytes = reqwest::get(format!(
+        "{upstream}/v1/partners/{partner}/accounts/{account}/alert-config"
+    ))
+    .await
+    .unwrap()
+    .bytes()
+    .await
+    .unwrap();
     serde_json::from_slice(&bytes).unwrap()
 }
 
 /// An HTTP front that forwards to `upstream`, waiting `delay` first for requests of `only`
 /// (every request when `None`): a slow internal service, for timeout tests.
-pub async fn delaying_front(upstream: String, delay: Duration, only: Option<http::Method>) -> String {
+pub async fn delaying_front(
+    upstream: String,
+    delay: Duration,
+    only: Option<http::Method>,
+) -> String {
     use axum::body::Body;
     let client = reqwest::Client::new();
     let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
@@ -325,7 +342,10 @@ pub async fn delaying_front(upstream: String, delay: Duration, only: Option<http
                 .unwrap();
             let status = resp.status();
             let bytes = resp.bytes().await.unwrap();
-            http::Response::builder().status(status).body(Body::from(bytes)).unwrap()
+            http::Response::builder()
+                .status(status)
+                .body(Body::from(bytes))
+                .unwrap()
         }
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
