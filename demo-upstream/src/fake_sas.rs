@@ -159,8 +159,9 @@ fn fhir(status: StatusCode, body: &Value) -> Response {
 }
 
 /// Checks the FrAppointmentSAS essentials; returns the `system|value` identifier.
-fn check(v: &Value) -> Result<String, Response> {
-    let bad = |d: &str, e: &str| outcome(StatusCode::BAD_REQUEST, "structure", d, Some(e));
+fn check(v: &Value) -> Result<String, Box<Response>> {
+    let bad =
+        |d: &str, e: &str| Box::new(outcome(StatusCode::BAD_REQUEST, "structure", d, Some(e)));
     if v["resourceType"] != "Appointment" {
         return Err(bad("not an Appointment", "Appointment"));
     }
@@ -255,7 +256,7 @@ async fn handle(
     };
     let key = match check(&v) {
         Ok(k) => k,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let base = uri.path().trim_end_matches("/Appointment").to_owned();
     let Ok(mut store) = inner.appointments.lock() else {

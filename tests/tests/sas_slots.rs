@@ -298,8 +298,8 @@ async fn trap_datetimes_with_or_without_milliseconds_seconds_or_offset() {
         (format!("{day1}T00:00"), format!("{day2}T23:59")),
         (day1.to_owned(), day2.to_owned()),
         (
-            plus(&full.0[..19].to_owned()) + &plus(&full.0[23..]),
-            plus(&full.1[..19].to_owned()) + &plus(&full.1[23..]),
+            plus(&full.0[..19]) + &plus(&full.0[23..]),
+            plus(&full.1[..19]) + &plus(&full.1[23..]),
         ),
     ] {
         let a = fhir_get(&s, &format!("/Slot?{id}&start=ge{lo}&start=le{hi}")).await;

@@ -9,6 +9,15 @@ pub const DEMO_RPPS: [&str; 3] = ["10002909371", "10001288385", "10100050075"];
 /// Generated practitioners have RPPS `BENCH_RPPS_PREFIX` + two digits (00 to 24).
 pub const BENCH_RPPS_PREFIX: &str = "199990000";
 
+/// One slot of a place's day: local hour, minute, slot types, consultation modes, CPTS ids.
+pub(crate) type Pattern = (
+    i8,
+    i8,
+    &'static [&'static str],
+    &'static [&'static str],
+    &'static [&'static str],
+);
+
 /// One practitioner: id, rpps, adeli, family, given, places.
 pub(crate) struct Practitioner {
     pub(crate) id: String,
@@ -24,23 +33,17 @@ pub(crate) struct Place {
     pub(crate) id: String,
     pub(crate) json: Value,
     /// Local (Paris) start times of the day's slots, with their kinds, modes and CPTS.
-    pub(crate) pattern: Vec<(
-        i8,
-        i8,
-        &'static [&'static str],
-        &'static [&'static str],
-        &'static [&'static str],
-    )>,
+    pub(crate) pattern: Vec<Pattern>,
 }
 
-const STANDARD: &[(i8, i8, &[&str], &[&str], &[&str])] = &[
+const STANDARD: &[Pattern] = &[
     (9, 0, &["PUBLIC"], &["AMB"], &[]),
     (10, 30, &["PUBLIC", "PRO"], &["AMB"], &[]),
     (14, 0, &["SNP"], &["VR"], &[]),
     (16, 30, &["PUBLIC"], &["HH"], &[]),
 ];
 
-const WITH_CPTS: &[(i8, i8, &[&str], &[&str], &[&str])] = &[
+const WITH_CPTS: &[Pattern] = &[
     (9, 0, &["PUBLIC", "CPTS"], &["AMB"], &["cpts-axe-majeur"]),
     (11, 0, &["CPTS"], &["AMB"], &["cpts-axe-majeur", "cpts-sud"]),
     (15, 0, &["PUBLIC"], &["AMB"], &[]),
@@ -53,13 +56,7 @@ fn place(
     city: &str,
     postal: &str,
     phone: Option<&str>,
-    pattern: &'static [(
-        i8,
-        i8,
-        &'static [&'static str],
-        &'static [&'static str],
-        &'static [&'static str],
-    )],
+    pattern: &'static [Pattern],
 ) -> Place {
     let mut json = json!({
         "id": id,
@@ -187,7 +184,7 @@ pub(crate) fn cpts() -> Value {
 
 /// The SOS associations: SIRET, name, places (one with a FINESS, one with only an internal id).
 pub(crate) fn sos() -> Vec<(Value, Vec<Place>)> {
-    let sos_pattern: &'static [(i8, i8, &[&str], &[&str], &[&str])] = &[
+    let sos_pattern: &'static [Pattern] = &[
         (8, 0, &["PUBLIC"], &["AMB"], &[]),
         (12, 0, &["SNP"], &["AMB"], &[]),
         (20, 0, &["PUBLIC"], &["HH"], &[]),

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::data;
 use super::query_values;
 
-fn window(raw: Option<&str>) -> Result<(Timestamp, Timestamp), Response> {
+fn window(raw: Option<&str>) -> Result<(Timestamp, Timestamp), Box<Response>> {
     let one = |name: &str| {
         query_values(raw, name)
             .first()
@@ -17,13 +17,13 @@ fn window(raw: Option<&str>) -> Result<(Timestamp, Timestamp), Response> {
     };
     match (one("start"), one("end")) {
         (Some(s), Some(e)) if s <= e => Ok((s, e)),
-        _ => Err((
+        _ => Err(Box::new((
             StatusCode::BAD_REQUEST,
             Json(
                 json!({ "error": "start and end (RFC 3339 instants, start <= end) are required" }),
             ),
         )
-            .into_response()),
+            .into_response())),
     }
 }
 
@@ -31,7 +31,7 @@ fn window(raw: Option<&str>) -> Result<(Timestamp, Timestamp), Response> {
 pub(crate) async fn slots(RawQuery(raw): RawQuery) -> Response {
     let (from, to) = match window(raw.as_deref()) {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let rpps = query_values(raw.as_deref(), "rpps");
     let adeli = query_values(raw.as_deref(), "adeli");
@@ -67,7 +67,7 @@ pub(crate) async fn slots(RawQuery(raw): RawQuery) -> Response {
 pub(crate) async fn sos(RawQuery(raw): RawQuery) -> Response {
     let (from, to) = match window(raw.as_deref()) {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let sirets = query_values(raw.as_deref(), "siret");
     let mut found = Vec::new();
