@@ -4,7 +4,11 @@
 #
 # Usage: bench/run.sh            (as root: installs nginx-light if missing)
 # Knobs (environment): BENCH_DURATION (6s), BENCH_REPS (3), BENCH_CONNECTIONS (16),
-#   BENCH_HS_CONCURRENCY (16), BENCH_ACCESS_LOG (on|off, both peers), CARGO_TARGET_DIR.
+#   BENCH_HS_CONCURRENCY (16), BENCH_ACCESS_LOG (on|off, both peers), CARGO_TARGET_DIR,
+#   BENCH_REVOCATION (off|on: both peers check a 100,000-serial CRL of the intermediate plus the
+#   root's CRL, and OCSP for the leaf against one `openssl ocsp` responder, answered from their
+#   caches after the smoke test; defaults BENCH_FIGURES to handshakes),
+#   BENCH_FIGURES (handshakes req-1k req-100k).
 #
 # Layout on a 2-core machine: the proxy under test on core 0 (taskset -c 0), the load generator
 # and the upstream on core 1. The gateway gets TOKIO_WORKER_THREADS=1, nginx worker_processes 1.
@@ -18,7 +22,9 @@ REPS=${BENCH_REPS:-3}
 CONNS=${BENCH_CONNECTIONS:-16}
 HS_CONC=${BENCH_HS_CONCURRENCY:-16}
 ACCESS_LOG=${BENCH_ACCESS_LOG:-on}
-UP_PORT=18090 GW_PORT=18443 NGX_PORT=18444 ADMIN_PORT=19901
+REVOCATION=${BENCH_REVOCATION:-off}
+if [[ $REVOCATION == on ]]; then FIGURES=${BENCH_FIGURES:-handshakes}; else FIGURES=${BENCH_FIGURES:-handshakes req-1k req-100k}; fi
+UP_PORT=18090 GW_PORT=18443 NGX_PORT=18444 ADMIN_PORT=19901 OCSP_PORT=18889
 PROXY_CPU=0 LOAD_CPU=1
 
 TMP=$(mktemp -d /tmp/gw-bench.XXXXXX)
@@ -73,6 +79,36 @@ fi
 LOADGEN="$TARGET_DIR/release/loadgen"
 GATEWAY="$GW_TARGET/release/gateway"
 
+# --- 2b. revocation material (BENCH_REVOCATION=on) -------------------------------------------
+GW_REVOCATION="" NGX_REVOCATION=""
+if [[ $REVOCATION == on ]]; then
+    log "writing a 100,000-serial CRL and starting openssl ocsp on :$OCSP_PORT"
+    (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release -q -p mtls --example write_big_crl)
+    "$TARGET_DIR/release/examples/write_big_crl" "$TMP/big.crl" 100000 >&2
+    # nginx (OpenSSL CRL_CHECK_ALL) wants a CRL for every CA of the chain, in PEM.
+    openssl crl -inform DER -in "$TMP/big.crl" -out "$TMP/crls.pem"
+    openssl crl -inform DER -in "$PKI/crl/root.crl" >>"$TMP/crls.pem"
+    openssl ocsp -index "$PKI/ocsp/index.txt" -port "$OCSP_PORT" -rsigner "$PKI/ocsp/responder.pem" \
+        -rkey "$PKI/ocsp/responder.key" -CA "$PKI/intermediate-ca.pem" -nmin 60 \
+        >"$TMP/ocsp.log" 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 100); do grep -qi "waiting for OCSP" "$TMP/ocsp.log" && break; sleep 0.1; done
+    GW_REVOCATION="
+        revocation:
+          scope: whole_chain
+          combine: both
+          crl:
+            sources: [$TMP/big.crl, $PKI/crl/root.crl]
+          ocsp:
+            mode: hard
+            responder: http://127.0.0.1:$OCSP_PORT
+            timeout: 2s"
+    NGX_REVOCATION="ssl_crl $TMP/crls.pem;
+        ssl_ocsp leaf;
+        ssl_ocsp_responder http://127.0.0.1:$OCSP_PORT;
+        ssl_ocsp_cache shared:ocsp:10m;"
+fi
+
 # --- 3. configs ----------------------------------------------------------------------------
 gw_level=info
 if [[ $ACCESS_LOG == off ]]; then gw_level=warn; fi
@@ -87,7 +123,7 @@ listeners:
       session_cache_size: 0
       client_auth:
         mode: required
-        trust_anchors: [$PKI/ca-bundle.pem]
+        trust_anchors: [$PKI/ca-bundle.pem]$GW_REVOCATION
     handshake_timeout: 10s
     max_connections: 4096
 clients:
@@ -155,6 +191,7 @@ http {
         ssl_protocols TLSv1.2 TLSv1.3;
         ssl_session_cache off;
         ssl_session_tickets off;
+        $NGX_REVOCATION
         location /sas {
             # The same CN + OU pinning as the gateway's route.
             if (\$ssl_client_s_dn !~ "^CN=sas-agregateur-recette,OU=499700234190004,") { return 403; }
@@ -249,10 +286,23 @@ for peer in gateway nginx; do
     fi
 done
 
+if [[ $REVOCATION == on ]]; then
+    # Proof that both peers check: the test PKI's revoked certificate is revoked for the OCSP
+    # responder (not in the big CRL). nginx answers 400, the gateway a revocation problem.
+    rev=(--cert "$PKI/clients/revoked.pem" --key "$PKI/clients/revoked.key" --cacert "$PKI/ca-bundle.pem")
+    gw=$(curl -s "${rev[@]}" "https://localhost:$GW_PORT/sas/bench" --resolve "localhost:$GW_PORT:127.0.0.1" || true)
+    ngx=$(curl -s -o /dev/null -w '%{http_code}' "${rev[@]}" "https://localhost:$NGX_PORT/sas/bench" \
+        --resolve "localhost:$NGX_PORT:127.0.0.1" || true)
+    if [[ $gw != *client-certificate-revoked* || $ngx != 400 ]]; then
+        log "revocation smoke test failed: gateway said '$gw', nginx $ngx"; exit 1
+    fi
+    log "revoked certificate refused by both; gateway CRLs: $(curl -s "http://127.0.0.1:$ADMIN_PORT/revocation" | jq -c '[.bench.crls[] | {issuer, entries}]')"
+fi
+
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-log "measuring: $REPS reps x 3 figures x 2 peers, $DURATION each (+1s warm-up for requests)"
+log "measuring: $REPS reps x figures ($FIGURES) x 2 peers, $DURATION each (+1s warm-up for requests)"
 for rep in $(seq "$REPS"); do
-    for fig in handshakes req-1k req-100k; do
+    for fig in $FIGURES; do
         for peer in gateway nginx; do run_one "$peer" "$fig" "$rep"; done
     done
 done
@@ -261,7 +311,7 @@ done
 echo
 echo "Date: $(date -u +%Y-%m-%dT%H:%MZ)  Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "nginx: $("$NGINX" -v 2>&1 | cut -d/ -f2), gateway: $GW_DESC (TOKIO_WORKER_THREADS=1)." \
-    "Proxy on core $PROXY_CPU, loadgen+upstream on core $LOAD_CPU. Access logs: $ACCESS_LOG."
+    "Proxy on core $PROXY_CPU, loadgen+upstream on core $LOAD_CPU. Access logs: $ACCESS_LOG. Revocation: $REVOCATION."
 echo "Load average before/after the measurements: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews rates; CPU per op is less sensitive)."
 echo "Medians of $REPS runs of $DURATION; handshakes: concurrency $HS_CONC; requests: $CONNS keep-alive connections."
 python3 "$ROOT/bench/summary.py" "$RESULTS"

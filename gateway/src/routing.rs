@@ -9,7 +9,7 @@ use axum::body::Body;
 use http::{HeaderValue, Request, Response};
 use hyper::body::Incoming;
 
-use crate::config::{HandlerKind, RouteSettings, Settings};
+use crate::config::{HandlerKind, RouteRevocation, RouteSettings, Settings};
 use crate::problem::GatewayError;
 use crate::proxy::{self, Upstream};
 use crate::server::ConnectionInfo;
@@ -158,13 +158,17 @@ async fn dispatch(
     request_id: &str,
 ) -> Result<Response<Body>, GatewayError> {
     if let Some(rev) = &conn.revocation {
-        let verdict = if rev.verdict.refuse() {
-            rev.verdict.clone()
-        } else {
-            // O(1) and no I/O: a CRL loaded since the handshake takes effect on open connections.
-            rev.handle.check_crl_prepared(&rev.chain)
-        };
-        if verdict.refuse() {
+        // The CRL again (O(1), no I/O): a CRL loaded since the handshake takes effect on open
+        // connections. The connection's verdict also carries OCSP.
+        let crl_now = rev.handle.check_crl_prepared(&rev.chain);
+        let refused =
+            [&rev.verdict, &crl_now]
+                .into_iter()
+                .find(|v| match route.settings.revocation {
+                    RouteRevocation::ListenerPolicy => v.refuse(),
+                    RouteRevocation::RequireGood => **v != mtls::Verdict::Good,
+                });
+        if let Some(verdict) = refused {
             return Err(GatewayError::Revoked {
                 verdict: verdict.to_string(),
             });

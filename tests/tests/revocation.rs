@@ -82,3 +82,36 @@ async fn an_open_connection_is_refused_once_its_certificate_is_revoked() {
     gw.shutdown().await;
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn a_route_that_requires_good_refuses_what_a_soft_listener_lets_in() {
+    // No CRL can be fetched and the listener is soft: every certificate's status is unknown, and
+    // the listener's policy lets it in. The `require_good` route does not.
+    let missing = std::env::temp_dir().join(format!("gw-no-crl-{}.crl", std::process::id()));
+    let revocation = format!(
+        "trust_anchors: [root-ca.cer, intermediate-ca.cer]\n        revocation:\n          crl:\n            sources: [{}]\n            on_missing_at_start: start_degraded\n            on_stale: soft",
+        missing.display()
+    );
+    let gw = echo_gateway(
+        &listener("required").replace(
+            "trust_anchors: [root-ca.cer, intermediate-ca.cer]",
+            &revocation,
+        ),
+        "    name: lenient\n    path_prefix: /lenient\n    allow_any_verified_client: true\n  - handler: proxy\n    upstream: echo\n    name: strict\n    path_prefix: /strict\n    allow_any_verified_client: true\n    revocation: require_good\n",
+    )
+    .await;
+    let addr = gw.addr("edge").unwrap();
+    let lenient = send(addr, Some("sas-recette"), false, get("/lenient/x"))
+        .await
+        .unwrap();
+    assert_eq!(lenient.status, 200);
+    let strict = send(addr, Some("sas-recette"), false, get("/strict/x"))
+        .await
+        .unwrap();
+    assert_eq!(strict.status, 403);
+    assert_eq!(
+        strict.json()["type"],
+        "urn:gateway:problem:client-certificate-revoked"
+    );
+    gw.shutdown().await;
+}

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use error::{ConfigError, ConfigErrors};
-pub use raw::{Environment, HandlerKind, LogFormat, OnUnavailable, StateBackend};
+pub use raw::{Environment, HandlerKind, LogFormat, OnUnavailable, RouteRevocation, StateBackend};
 
 /// Where secrets come from: the process environment in production, a map in tests (so that no
 /// test ever calls `set_var`).
@@ -113,6 +113,8 @@ pub struct RouteSettings {
     pub max_body_size: u64,
     /// Longest wait for the upstream's response headers.
     pub timeout: Duration,
+    /// How the connection's revocation verdict is applied.
+    pub revocation: RouteRevocation,
     /// The validated block of an adapter route (`None` for `proxy`).
     pub adapter: Option<adapters::AdapterSettings>,
 }

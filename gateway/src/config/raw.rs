@@ -199,12 +199,25 @@ pub(crate) struct RawRoute {
     pub(crate) allow_anonymous: bool,
     pub(crate) max_body_size: Option<String>,
     pub(crate) timeout: Option<String>,
+    pub(crate) revocation: Option<RouteRevocation>,
     /// The block of a `handler: aspone_alert` route.
     pub(crate) aspone_alert: Option<adapters::alert::RawConfig>,
     /// The block of a `handler: sas_fhir` route.
     pub(crate) sas_fhir: Option<adapters::sas::RawInbound>,
     /// The block of a `handler: sas_appointments` route.
     pub(crate) sas_appointments: Option<adapters::sas::RawOutbound>,
+}
+
+/// How a route treats the connection's revocation verdict.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteRevocation {
+    /// Refuse what the listener's policy refuses (revoked; unknown under `hard`): the default.
+    #[default]
+    ListenerPolicy,
+    /// Refuse anything but a definite "good", even where the listener is `soft` (a stale CRL,
+    /// an unreachable responder): for routes that must not ride the listener's "débrayage".
+    RequireGood,
 }
 
 /// What a route does with a request.

@@ -400,6 +400,7 @@ fn routes(
                 policy,
                 max_body_size,
                 timeout,
+                revocation: r.revocation.unwrap_or_default(),
                 adapter,
             });
         }
