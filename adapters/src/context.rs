@@ -23,6 +23,28 @@ pub trait Adapter: Send + Sync + 'static {
         req: Request<Bytes>,
         ctx: &'a CallContext,
     ) -> BoxFuture<'a, Response<Bytes>>;
+
+    /// Renders a refusal the gateway made before calling [`Adapter::handle`] (no or wrong
+    /// client certificate, revoked, wrong method, body too large) in the adapter's dialect, so
+    /// that a SOAP client gets a fault and a FHIR client an OperationOutcome. `None` (the
+    /// default) leaves the gateway's problem+json.
+    fn render_refusal(&self, refusal: &Refusal<'_>) -> Option<Response<Bytes>> {
+        let _ = refusal;
+        None
+    }
+}
+
+/// A refusal by the gateway, as an adapter may render it.
+#[derive(Debug, Clone, Copy)]
+pub struct Refusal<'a> {
+    /// The HTTP status the gateway chose.
+    pub status: http::StatusCode,
+    /// A stable slug such as `client-not-allowed` or `payload-too-large`.
+    pub slug: &'a str,
+    /// What the caller may be told (no internals).
+    pub detail: &'a str,
+    /// The request id.
+    pub request_id: &'a str,
 }
 
 /// What the gateway knows about a request besides the request itself.

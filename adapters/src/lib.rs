@@ -21,5 +21,6 @@ pub mod sas;
 
 pub use context::{
     Adapter, AdapterSettings, BoxFuture, BuildContext, BuildError, CallContext, Deps, FieldError,
+    Refusal,
 };
 pub use internal::InternalService;

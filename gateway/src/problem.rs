@@ -101,7 +101,8 @@ impl GatewayError {
         }
     }
 
-    fn slug(&self) -> &'static str {
+    /// A stable name for the refusal, in the problem type and for adapters.
+    pub(crate) fn slug(&self) -> &'static str {
         match self {
             Self::RouteNotFound => "route-not-found",
             Self::MethodNotAllowed { .. } => "method-not-allowed",
@@ -118,7 +119,7 @@ impl GatewayError {
 
     /// What the caller is told: enough to act on, nothing internal (no upstream address, no
     /// expected CN, no stack).
-    fn public_detail(&self) -> String {
+    pub(crate) fn public_detail(&self) -> String {
         match self {
             Self::UpstreamUnavailable { .. } => {
                 "the service behind the gateway is unavailable".into()

@@ -125,13 +125,13 @@ pub(crate) async fn handle(
     let route_name = route
         .as_ref()
         .map_or_else(|| "(none)".to_owned(), |r| r.settings.name.clone());
-    let result = match route {
+    let result = match &route {
         None => Err(GatewayError::RouteNotFound),
-        Some(route) => dispatch(&route, req, &conn, &request_id).await,
+        Some(route) => dispatch(route, req, &conn, &request_id).await,
     };
     let (mut response, error) = match result {
         Ok(response) => (response, None),
-        Err(e) => (e.to_response(&request_id), Some(e)),
+        Err(e) => (refusal(route.as_deref(), &e, &request_id), Some(e)),
     };
     response
         .headers_mut()
@@ -149,6 +149,28 @@ pub(crate) async fn handle(
         error: error.as_ref(),
     });
     response
+}
+
+/// The gateway's own refusal: in the route adapter's dialect when it renders one, otherwise
+/// problem+json.
+fn refusal(route: Option<&Route>, e: &GatewayError, request_id: &str) -> Response<Body> {
+    if let Some(Route {
+        handler: Handler::Adapter(adapter),
+        ..
+    }) = route
+    {
+        let detail = e.public_detail();
+        let rendered = adapter.render_refusal(&adapters::Refusal {
+            status: e.status(),
+            slug: e.slug(),
+            detail: &detail,
+            request_id,
+        });
+        if let Some(response) = rendered {
+            return response.map(Body::from);
+        }
+    }
+    e.to_response(request_id)
 }
 
 async fn dispatch(
