@@ -333,3 +333,26 @@ async fn handle(
     }
     r
 }
+
+/// Where `gateway demo` runs the fake SAS (its `sas_appointments` route points there).
+pub const DEMO_ADDR: &str = "127.0.0.1:18443";
+
+/// Starts the fake SAS of `gateway demo` on [`DEMO_ADDR`] with the test PKI found from the
+/// config directory (`<config_dir>/../certs-test/pki`), demanding the vendor's certificate.
+///
+/// # Errors
+/// The address is taken or the test PKI cannot be read.
+pub async fn spawn_demo(config_dir: &std::path::Path) -> std::io::Result<FakeSas> {
+    let pki = config_dir.join("../certs-test/pki");
+    let addr = DEMO_ADDR.parse().map_err(std::io::Error::other)?;
+    spawn(
+        addr,
+        FakeSasSettings {
+            cert: pki.join("server.pem"),
+            key: pki.join("server.key"),
+            client_anchors: vec![pki.join("ca-bundle.pem")],
+            expected_client_cn: Some("vendor-gateway.test".into()),
+        },
+    )
+    .await
+}

@@ -126,6 +126,12 @@ fn serve(settings: Settings, demo_upstream: Option<&str>) -> ExitCode {
                 eprintln!("cannot start the demo upstream on {addr}: {e}");
                 return ExitCode::from(EX_UNAVAILABLE);
             }
+            // The fake SAS platform that the demo's `sas_appointments` route sends to.
+            if let Err(e) = demo_upstream::fake_sas::spawn_demo(Path::new(DEMO_BASE)).await {
+                let at = demo_upstream::fake_sas::DEMO_ADDR;
+                eprintln!("cannot start the demo's fake SAS on {at}: {e}");
+                return ExitCode::from(EX_UNAVAILABLE);
+            }
         }
         let is_demo = demo_upstream.is_some();
         let gateway = match Gateway::start(settings).await {
