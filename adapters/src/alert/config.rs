@@ -193,7 +193,13 @@ fn partner(
         ));
     }
     let id = raw.id.clone().unwrap_or_else(|| raw.username.clone());
-    if id.is_empty()
+    // Ids key the backoff counters and the upstream's partners: two partners must not share one.
+    if !seen.insert(format!("\0id:{id}")) {
+        errors.push(FieldError::new(
+            key("id"),
+            format!("`{id}` is the id of another partner"),
+        ));
+    } else if id.is_empty()
         || id.len() > 64
         || !id
             .bytes()

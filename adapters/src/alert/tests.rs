@@ -518,3 +518,43 @@ async fn wrong_password_then_backoff() {
     let (status, body) = call(&svc, request("CPT01", "Primary-01-pass", &get)).await;
     assert_eq!(status, 200, "{body}");
 }
+
+#[tokio::test]
+async fn any_login_text_is_judged_not_a_transport_error() {
+    let svc = service("1s").await;
+    let get = format!(r#"<a:getAlertConfig xmlns:a="{NS}"/>"#);
+    for login in ["José", "a&#10;b", "%41", &"x".repeat(300)] {
+        let (status, body) = call(&svc, request(login, "whatever", &get)).await;
+        assert_eq!(status, 401, "{login}: {body}");
+        assert!(body.contains("UserAuthenticationFailed"), "{body}");
+    }
+}
+
+#[test]
+fn scope_rules() {
+    use super::auth::{Scope, scope};
+    use super::upstream::VerifiedUser;
+    let user = |account: &str, role, secondaries: &[&str]| VerifiedUser {
+        account: account.into(),
+        role,
+        secondary_accounts: secondaries.iter().map(|s| (*s).to_owned()).collect(),
+    };
+    let secondary = user("S1.P", AccountType::Secondary, &[]);
+    assert_eq!(
+        scope(&secondary, "S1.P"),
+        Scope::Allowed(Some(AccountType::Secondary))
+    );
+    assert_eq!(scope(&secondary, "P"), Scope::Denied);
+    let primary = user("P", AccountType::Primary, &["S1.P"]);
+    assert_eq!(
+        scope(&primary, "S1.P"),
+        Scope::Allowed(Some(AccountType::Secondary))
+    );
+    assert_eq!(scope(&primary, "Q"), Scope::Denied);
+    let admin = user("ADM", AccountType::Administrator, &[]);
+    assert_eq!(
+        scope(&admin, "ADM"),
+        Scope::Allowed(Some(AccountType::Administrator))
+    );
+    assert_eq!(scope(&admin, "P"), Scope::Allowed(None));
+}

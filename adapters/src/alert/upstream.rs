@@ -189,7 +189,7 @@ impl AlertClient {
             .header(http::header::CONTENT_TYPE, "application/json")
             .header("x-request-id", caller.request_id)
             .header("x-partner", caller.partner)
-            .header("x-user", caller.user)
+            .header("x-user", header_safe(caller.user))
             .header("x-deadline-unix-ms", deadline.to_string());
         let resp = req.send().await.map_err(|e| self.classify(&e))?;
         let status = resp.status();
@@ -223,6 +223,13 @@ impl AlertClient {
             UpstreamError::BadAnswer(e.to_string())
         }
     }
+}
+
+/// Logins are free text: controls, non-ASCII and `%` are percent-encoded (UTF-8) so that any
+/// login makes a valid header value (the contract says so).
+fn header_safe(value: &str) -> String {
+    const UNSAFE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b'%');
+    percent_encoding::utf8_percent_encode(value, UNSAFE).to_string()
 }
 
 /// Serialising these plain structs cannot fail; an empty body would be refused upstream.
