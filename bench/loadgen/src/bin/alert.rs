@@ -38,7 +38,10 @@ const LOGIN: &str = "CPT01";
 const PASSWORD: &str = "Primary-01-pass";
 
 #[derive(Debug, Parser)]
-#[command(name = "alert", about = "SOAP alert calls through the gateway vs the REST calls direct")]
+#[command(
+    name = "alert",
+    about = "SOAP alert calls through the gateway vs the REST calls direct"
+)]
 struct Args {
     /// Keep-alive connections, one call in flight on each.
     #[arg(long, default_value_t = 1)]
@@ -85,10 +88,19 @@ async fn main() -> Result<(), BoxError> {
                 "p50_ms": ms(r.pct(50.0)), "p99_ms": ms(r.pct(99.0)), "max_ms": ms(r.pct(100.0))})
         );
     }
-    println!("\n| {} op, {} connection(s) | calls/s | p50 (ms) | p99 (ms) | errors |", args.op, args.connections);
+    println!(
+        "\n| {} op, {} connection(s) | calls/s | p50 (ms) | p99 (ms) | errors |",
+        args.op, args.connections
+    );
     println!("|---|---:|---:|---:|---:|");
     for (name, r) in [("REST calls direct", &direct), ("SOAP via gateway", &via)] {
-        println!("| {name} | {:.0} | {:.3} | {:.3} | {} |", r.rate(measured), ms(r.pct(50.0)), ms(r.pct(99.0)), r.errors);
+        println!(
+            "| {name} | {:.0} | {:.3} | {:.3} | {} |",
+            r.rate(measured),
+            ms(r.pct(50.0)),
+            ms(r.pct(99.0)),
+            r.errors
+        );
     }
     println!(
         "| added by the gateway | | {:.3} | {:.3} | |",
@@ -126,12 +138,20 @@ impl Result_ {
 /// One worker: sends calls in a loop on one connection until the deadline; each call answers
 /// whether it succeeded.
 trait Worker: Send {
-    fn call(&mut self) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, BoxError>> + Send + '_>>;
+    fn call(
+        &mut self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, BoxError>> + Send + '_>>;
 }
 
-type WorkerFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Box<dyn Worker>, BoxError>> + Send>>;
+type WorkerFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Box<dyn Worker>, BoxError>> + Send>>;
 
-async fn run(connections: usize, warmup: Duration, measured: Duration, make: impl Fn() -> WorkerFuture) -> Result<Result_, BoxError> {
+async fn run(
+    connections: usize,
+    warmup: Duration,
+    measured: Duration,
+    make: impl Fn() -> WorkerFuture,
+) -> Result<Result_, BoxError> {
     let start = Instant::now() + warmup;
     let end = start + measured;
     let mut tasks = Vec::new();
@@ -156,7 +176,11 @@ async fn run(connections: usize, warmup: Duration, measured: Duration, make: imp
             (lat, errors)
         }));
     }
-    let mut out = Result_ { latencies: Vec::new(), count: 0, errors: 0 };
+    let mut out = Result_ {
+        latencies: Vec::new(),
+        count: 0,
+        errors: 0,
+    };
     for t in tasks {
         let (lat, errors) = t.await?;
         out.count += lat.len();
@@ -180,7 +204,11 @@ async fn direct_worker(upstream: SocketAddr, set: bool) -> Result<Box<dyn Worker
     tcp.set_nodelay(true)?;
     let (sender, conn) = http1::handshake(TokioIo::new(tcp)).await?;
     tokio::spawn(conn);
-    Ok(Box::new(Direct { sender, set, flip: false }))
+    Ok(Box::new(Direct {
+        sender,
+        set,
+        flip: false,
+    }))
 }
 
 impl Direct {
@@ -202,14 +230,22 @@ impl Direct {
 }
 
 impl Worker for Direct {
-    fn call(&mut self) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, BoxError>> + Send + '_>> {
+    fn call(
+        &mut self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, BoxError>> + Send + '_>>
+    {
         Box::pin(async move {
             let verify = format!(r#"{{"login":"{LOGIN}","password":"{PASSWORD}"}}"#);
             let ok = self.send("POST", "/v1/auth/verify", verify).await?;
             let path = format!("/v1/partners/{PARTNER}/accounts/{LOGIN}/alert-config");
             let ok2 = if self.set {
                 self.flip = !self.flip;
-                self.send("PATCH", &path, format!(r#"{{"alertActive":{}}}"#, self.flip)).await?
+                self.send(
+                    "PATCH",
+                    &path,
+                    format!(r#"{{"alertActive":{}}}"#, self.flip),
+                )
+                .await?
             } else {
                 self.send("GET", &path, String::new()).await?
             };
@@ -227,22 +263,39 @@ struct Via {
     counter: u64,
 }
 
-async fn gateway_worker(addr: SocketAddr, tls: Arc<rustls::ClientConfig>, set: bool) -> Result<Box<dyn Worker>, BoxError> {
+async fn gateway_worker(
+    addr: SocketAddr,
+    tls: Arc<rustls::ClientConfig>,
+    set: bool,
+) -> Result<Box<dyn Worker>, BoxError> {
     let tcp = tokio::net::TcpStream::connect(addr).await?;
     tcp.set_nodelay(true)?;
-    let stream = tokio_rustls::TlsConnector::from(tls).connect(ServerName::try_from("localhost")?, tcp).await?;
+    let stream = tokio_rustls::TlsConnector::from(tls)
+        .connect(ServerName::try_from("localhost")?, tcp)
+        .await?;
     let (sender, conn) = http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(conn);
-    Ok(Box::new(Via { sender, set, flip: false, counter: 0 }))
+    Ok(Box::new(Via {
+        sender,
+        set,
+        flip: false,
+        counter: 0,
+    }))
 }
 
 impl Worker for Via {
-    fn call(&mut self) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, BoxError>> + Send + '_>> {
+    fn call(
+        &mut self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, BoxError>> + Send + '_>>
+    {
         Box::pin(async move {
             self.counter += 1;
             let body = if self.set {
                 self.flip = !self.flip;
-                format!(r#"<a:setAlertActive xmlns:a="{NS}"><a:alertActive>{}</a:alertActive></a:setAlertActive>"#, self.flip)
+                format!(
+                    r#"<a:setAlertActive xmlns:a="{NS}"><a:alertActive>{}</a:alertActive></a:setAlertActive>"#,
+                    self.flip
+                )
             } else {
                 format!(r#"<a:getAlertConfig xmlns:a="{NS}"/>"#)
             };
@@ -264,7 +317,9 @@ impl Worker for Via {
 fn envelope(counter: u64, body: &str) -> String {
     let mut nonce = counter.to_le_bytes().to_vec();
     nonce.extend_from_slice(&(jiff::Timestamp::now().as_nanosecond() as u64).to_le_bytes());
-    let created = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S.%3fZ").to_string();
+    let created = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S.%3fZ")
+        .to_string();
     let mut h = Sha1::new();
     h.update(&nonce);
     h.update(created.as_bytes());
@@ -285,14 +340,19 @@ fn client_tls(pki: &std::path::Path) -> Result<Arc<rustls::ClientConfig>, BoxErr
     let chain: Vec<CertificateDer<'static>> =
         CertificateDer::pem_file_iter(pki.join("clients/portal.pem"))?.collect::<Result<_, _>>()?;
     let key = PrivateKeyDer::from_pem_file(pki.join("clients/portal.key"))?;
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_client_auth_cert(chain, key)?;
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_root_certificates(roots)
+    .with_client_auth_cert(chain, key)?;
     Ok(Arc::new(config))
 }
 
-async fn start_gateway(pki: &std::path::Path, upstream: SocketAddr) -> Result<gateway::Gateway, BoxError> {
+async fn start_gateway(
+    pki: &std::path::Path,
+    upstream: SocketAddr,
+) -> Result<gateway::Gateway, BoxError> {
     let yaml = format!(
         r#"
 listeners:
@@ -332,8 +392,11 @@ routes:
 "#
     );
     let env: std::collections::HashMap<String, String> =
-        [("BENCH_ALERT_SECRET".to_owned(), SECRET.to_owned())].into_iter().collect();
+        [("BENCH_ALERT_SECRET".to_owned(), SECRET.to_owned())]
+            .into_iter()
+            .collect();
     mtls::install_default_provider();
-    let settings = gateway::config::from_yaml(&yaml, &pki.join("bench.yaml"), pki, &env).map_err(|e| e.to_string())?;
+    let settings = gateway::config::from_yaml(&yaml, &pki.join("bench.yaml"), pki, &env)
+        .map_err(|e| e.to_string())?;
     Ok(gateway::Gateway::start(settings).await?)
 }
