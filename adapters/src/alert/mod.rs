@@ -23,6 +23,7 @@
 mod auth;
 pub mod config;
 mod error;
+mod fields;
 mod model;
 mod response;
 mod upstream;
