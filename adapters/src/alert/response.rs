@@ -12,6 +12,9 @@ use crate::alert::error::soap_response;
 use crate::alert::model::{Operation, Problem};
 use crate::alert::upstream::AlertConfig;
 
+/// Most problems listed in one ERROR answer.
+pub(crate) const MAX_MESSAGES: usize = 100;
+
 /// A SUCCESS answer carrying the configuration. As §2.3 says, every téléprocédure the
 /// account subscribes to is listed, but only the active message services.
 pub(crate) fn success(
@@ -70,10 +73,11 @@ pub(crate) fn refused(
     op: Operation,
     problems: &[Problem],
 ) -> Response<Bytes> {
-    let mut body = String::with_capacity(256 + 160 * problems.len());
+    let mut body = String::with_capacity(256 + 160 * problems.len().min(MAX_MESSAGES));
     open(&mut body, ns, op);
     body.push_str("<responseType>ERROR</responseType><messages>");
-    for p in problems {
+    // A hostile body can hold thousands of bad fields: the answer stays small.
+    for p in problems.iter().take(MAX_MESSAGES) {
         body.push_str("<message>");
         leaf(&mut body, "code", p.code);
         if !p.field.is_empty() {
@@ -81,6 +85,15 @@ pub(crate) fn refused(
         }
         leaf(&mut body, "text", &p.message);
         body.push_str("</message>");
+    }
+    if problems.len() > MAX_MESSAGES {
+        body.push_str("<message><code>TOO_MANY_PROBLEMS</code><text>");
+        let _ = write!(
+            body,
+            "{} more problems not listed",
+            problems.len() - MAX_MESSAGES
+        );
+        body.push_str("</text></message>");
     }
     body.push_str("</messages>");
     close(&mut body, op);

@@ -38,34 +38,30 @@ pub(crate) fn read_call(
 ) -> (AlertCall, Vec<Problem>) {
     let mut p = Vec::new();
     let fields = allowed(op);
+    // One pass with a counter per allowed field: a body of thousands of repeated elements costs
+    // linear time, not quadratic.
+    let mut counts = [0usize; 10];
     for child in payload.children() {
         let name = child.name();
-        if !fields.contains(&name) {
-            p.push(Problem::new(
+        match fields.iter().position(|f| *f == name) {
+            None => p.push(Problem::new(
                 "UNKNOWN_FIELD",
                 name,
                 format!("{} does not take a field named {name}", op.name()),
-            ));
-        } else if name != "teleProcedureAlert"
-            && payload
-                .children()
-                .iter()
-                .filter(|c| c.name() == name)
-                .count()
-                > 1
-        {
-            // Reported once, on the first occurrence.
-            if payload
-                .children()
-                .iter()
-                .find(|c| c.name() == name)
-                .is_some_and(|f| std::ptr::eq(f, child))
-            {
-                p.push(Problem::new(
-                    "DUPLICATE",
-                    name,
-                    format!("{name} appears more than once"),
-                ));
+            )),
+            Some(i) => {
+                let count = counts.get_mut(i).map_or(0, |c| {
+                    *c += 1;
+                    *c
+                });
+                // Reported once, on the second occurrence.
+                if count == 2 && name != "teleProcedureAlert" {
+                    p.push(Problem::new(
+                        "DUPLICATE",
+                        name,
+                        format!("{name} appears more than once"),
+                    ));
+                }
             }
         }
     }
@@ -97,7 +93,7 @@ pub(crate) fn read_call(
         change.mails = text("mails").map(|t| mails(&mut p, "mails", t));
         change.mails_to_add = text("mailsToAdd").map(|t| mails(&mut p, "mailsToAdd", t));
         change.mails_to_delete = text("mailsToDelete").map(|t| mails(&mut p, "mailsToDelete", t));
-        let mut seen = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
         for (i, tpa) in payload
             .children()
             .iter()
@@ -105,14 +101,13 @@ pub(crate) fn read_call(
             .enumerate()
         {
             if let Some(alert) = tele_procedure_alert(&mut p, i, tpa) {
-                if seen.contains(&alert.tele_procedure) {
+                if !seen.insert(alert.tele_procedure) {
                     p.push(Problem::new(
                         "DUPLICATE",
                         format!("teleProcedureAlert[{i}].teleProcedure"),
                         format!("{} is configured twice", alert.tele_procedure.as_str()),
                     ));
                 }
-                seen.push(alert.tele_procedure);
                 change.tele_procedures.push(alert);
             }
         }
@@ -194,6 +189,7 @@ fn tele_procedure_alert(
     {
         let field = format!("{base}.messageService[{j}]");
         if let Some(s) = message_service(p, &field, ms, tp) {
+            // At most 8 distinct entries are kept, so this search stays short.
             if services
                 .iter()
                 .any(|o| o.kind == s.kind && o.positive == s.positive)
@@ -207,8 +203,9 @@ fn tele_procedure_alert(
                         if s.positive { "positive" } else { "negative" }
                     ),
                 ));
+            } else {
+                services.push(s);
             }
-            services.push(s);
         }
     }
     (p.len() == before).then_some(())?;

@@ -289,3 +289,38 @@ fn every_problem_is_reported() {
         "{got:?}"
     );
 }
+
+#[test]
+fn thousands_of_repeated_fields_get_a_bounded_answer() {
+    let inner = format!(
+        "{}{}",
+        "<a:mails>x</a:mails>".repeat(4000),
+        ms("TVA", "true", "ACS", "1", "false").repeat(800)
+    );
+    let got = codes(Operation::UpdateAlertConfig, &inner);
+    // One DUPLICATE for mails, one INVALID_MAIL for the first, 799 duplicate téléprocédures...
+    assert_eq!(
+        got.iter()
+            .filter(|(f, c)| f == "mails" && *c == "DUPLICATE")
+            .count(),
+        1
+    );
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+    let problems: Vec<_> = got
+        .iter()
+        .map(|(f, c)| super::super::model::Problem::new(c, f.clone(), "x"))
+        .collect();
+    let r = super::super::response::refused(
+        NS,
+        SoapVersion::V11,
+        Operation::UpdateAlertConfig,
+        &problems,
+    );
+    let body = String::from_utf8(r.body().to_vec()).unwrap();
+    assert_eq!(body.matches("<message>").count(), 101);
+    assert!(body.contains("TOO_MANY_PROBLEMS"));
+}
