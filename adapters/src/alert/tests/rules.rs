@@ -305,10 +305,11 @@ fn thousands_of_repeated_fields_get_a_bounded_answer() {
             .count(),
         1
     );
-    assert!(
-        start.elapsed() < std::time::Duration::from_secs(2),
-        "{:?}",
-        start.elapsed()
+    assert_eq!(
+        got.iter()
+            .filter(|(f, c)| f.ends_with(".teleProcedure") && *c == "DUPLICATE")
+            .count(),
+        799
     );
     let problems: Vec<_> = got
         .iter()
