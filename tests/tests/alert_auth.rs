@@ -308,3 +308,33 @@ async fn another_partners_account() {
         Some("tns:UserAuthenticationFailed")
     );
 }
+
+/// A PHP-style token (reference §3): a 5-byte nonce without `EncodingType`, `Created` to the
+/// second. Partner B's profile is lenient and accepts it; partner A's strict one does not.
+#[tokio::test]
+async fn lenient_and_strict_partner_profiles() {
+    let alert = start(Options::default()).await;
+    let php_style = |c: Call| {
+        let mut c = c;
+        c.nonce = Some(alert_support::fresh_nonce()[8..13].to_vec());
+        c.created = Some(
+            jiff::Timestamp::now()
+                .strftime("%Y-%m-%dT%H:%M:%SZ")
+                .to_string(),
+        );
+        c.xml().replace(
+            &format!(r#" EncodingType="{}""#, soap::BASE64_BINARY_URI),
+            "",
+        )
+    };
+    let b = Call::new("BCPT01", "Primary-B1-pass", "getAlertConfig", "")
+        .partner(alert_support::PARTNER_B, alert_support::SECRET_B);
+    let lenient = post(alert.addr, php_style(b)).await;
+    assert!(lenient.is_success(), "{}", lenient.body);
+    let strict = post(alert.addr, php_style(get("CPT01", "Primary-01-pass"))).await;
+    assert_eq!(strict.status, 401);
+    assert_eq!(
+        strict.faultcode().as_deref(),
+        Some("wsse:InvalidSecurityToken")
+    );
+}
