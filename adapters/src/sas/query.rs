@@ -88,7 +88,12 @@ pub(crate) fn window<'a>(
 ) -> Result<Window, FhirError> {
     let (mut lower, mut upper) = (None, None);
     for value in values {
-        let (prefix, text) = value.split_at(value.len().min(2));
+        // `get` rather than slicing: a multi-byte character in the first two bytes is not a
+        // prefix, and must not panic.
+        let (prefix, text) = match (value.get(..2), value.get(2..)) {
+            (Some(p), Some(t)) => (p, t),
+            _ => ("", value),
+        };
         let (slot, bound) = match prefix {
             "ge" | "gt" => (&mut lower, Bound::Lower),
             "le" | "lt" => (&mut upper, Bound::Upper),
@@ -221,6 +226,53 @@ mod tests {
         assert!(tokens("i", Some(&vec!["s|1"; 25].join(","))).is_ok());
         assert!(tokens("i", Some(" , ")).is_err());
         assert!(tokens("i", None).is_err());
+    }
+
+    #[test]
+    fn no_input_panics() {
+        // Tricky inputs, then pseudo-random strings over a small alphabet of meaningful bytes.
+        let mut inputs: Vec<String> = [
+            "aé",
+            "é",
+            "gé",
+            "geé",
+            "ge",
+            "le",
+            "ge2024-06-12Té",
+            "ge2024-06-12T10:00:00+é",
+            "ge2024-06-12T10:00:00.é",
+            "ge-",
+            "ge2024-é",
+            "%",
+            "%C3",
+            "%C3%A9%7C,",
+            "|",
+            ",|,",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        let alphabet: Vec<char> = "0123456789-+:.TZgel|,%7C2Bé ".chars().collect();
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            let mut s = String::new();
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 32) as usize;
+            let mut x = seed;
+            for _ in 0..len {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                s.push(alphabet[(x >> 33) as usize % alphabet.len()]);
+            }
+            inputs.push(s);
+        }
+        for input in &inputs {
+            let _ = Params::parse(input);
+            let _ = Params::parse(&format!("start={input}&start=le2030-01-01"));
+            let _ = window("start", [input.as_str(), "le2030-01-01"].into_iter());
+            let _ = tokens("i", Some(input));
+        }
     }
 
     #[test]
