@@ -467,3 +467,41 @@ async fn another_client_certificate_is_refused_by_the_route() {
         .unwrap();
     assert_eq!(a.status, 403);
 }
+
+/// The self links of the IG's three example Bundles (json-ig-1.1.0/examples), replayed with our
+/// base, future dates in the same spelling (raw `+` offsets, a `/Slot/` path) and the demo's
+/// identifiers in place of the examples' ones.
+#[tokio::test]
+async fn the_ig_example_requests_are_answered_with_their_family() {
+    let s = stack().await;
+    let day = |d: i64| paris(d, 0, 0)[..10].to_owned();
+    let (d1, d2) = (day(1), day(2));
+    let psindiv = format!(
+        "/Slot/?_include=Slot:schedule&_include:iterate=Schedule:actor&status=free&start=ge{d1}T14:19:35.760+00:00&start=le{d2}T23:59:59.999+00:00&schedule.actor:Practitioner.identifier=urn:oid:1.2.250.1.71.4.2.1%7C{ONE_PLACE},urn:oid:1.2.250.1.71.4.2.1%7C{IN_CPTS}&_count=1000"
+    );
+    let cpts = format!(
+        "/Slot?_include=Slot:schedule&_include:iterate=Schedule:actor&start=ge{d1}T08:20:00.000+02:00&start=le{d2}T17:20:00.000+02:00&schedule.actor:Practitioner.identifier=urn:oid:1.2.250.1.71.4.2.1|{IN_CPTS}&status=free&_include=Slot:service-type-reference"
+    );
+    let sos = format!(
+        "/Schedule?_revinclude=Slot:schedule&_include=Schedule:actor:Location&_include:iterate=Location:organization&_has:Slot:schedule:start=ge{d1}T09:00:00+02:00&_has:Slot:schedule:start=le{d2}T08:00:00+02:00&_has:Slot:schedule:status=free&actor:Location.organization.identifier=urn:oid:1.2.250.1.71.4.2.2%7C377980000000016,urn:oid:1.2.250.1.71.4.2.2%7C392080466300010&_count=1000"
+    );
+    for (mode, q, ids) in [
+        ("psindiv", &psindiv, json!([ONE_PLACE, IN_CPTS])),
+        ("cpts", &cpts, json!([IN_CPTS])),
+        ("sos", &sos, json!([])),
+    ] {
+        let a = fhir_get(&s, q).await;
+        assert_eq!(
+            a.status,
+            200,
+            "{mode}: {}",
+            String::from_utf8_lossy(&a.body)
+        );
+        let summary = python_check(
+            mode,
+            &json!({ "self": self_url(q), "identifiers": ids }),
+            &a.body,
+        );
+        assert!(summary["total"].as_u64().unwrap() > 0, "{mode}: {summary}");
+    }
+}
