@@ -29,6 +29,8 @@ def main(path):
     print("| figure | metric | gateway | nginx | gateway/nginx | better is |")
     print("|---|---|---:|---:|---:|---|")
     for fig, title in FIGURES:
+        if not runs[(fig, "gateway")] and not runs[(fig, "nginx")]:
+            continue  # a figure this run did not measure (BENCH_FIGURES)
         for name, key, better in rows:
             g, n = med(fig, "gateway", key), med(fig, "nginx", key)
             ratio = g / n if n else float("nan")
@@ -37,6 +39,8 @@ def main(path):
     print()
     checks = []
     for (fig, peer), rs in sorted(runs.items()):
+        if not rs:
+            continue
         full = sum(r["full_handshakes"] for r in rs)
         resumed = sum(r["resumed_handshakes"] for r in rs)
         errors = sum(r["errors"] for r in rs)
