@@ -338,3 +338,26 @@ async fn lenient_and_strict_partner_profiles() {
         Some("wsse:InvalidSecurityToken")
     );
 }
+
+/// The gateway's own refusals on this route (body too large, wrong method) come back as SOAP
+/// faults with the gateway's status, not problem+json.
+#[tokio::test]
+async fn gateway_refusals_are_soap_faults() {
+    let alert = start(Options::default()).await;
+    let big = get("CPT01", "Primary-01-pass").xml().replace(
+        "<soapenv:Body>",
+        &format!("<soapenv:Body><!--{}-->", "x".repeat(300 * 1024)),
+    );
+    let too_large = post(alert.addr, big).await;
+    assert_eq!(too_large.status, 413, "{}", too_large.body);
+    assert_eq!(too_large.faultcode().as_deref(), Some("soap:Client"));
+    let put = http::Request::put("https://localhost/aspone/alert")
+        .header("host", "localhost")
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
+        .unwrap();
+    let answer = common::send(alert.addr, Some("portal"), false, put)
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 405);
+    assert!(String::from_utf8_lossy(&answer.body).contains("<faultcode>soap:Client</faultcode>"));
+}

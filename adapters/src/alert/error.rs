@@ -120,6 +120,23 @@ impl AlertError {
     }
 }
 
+/// The gateway's own refusals (no or unaccepted client certificate, wrong method, body too
+/// large) as a SOAP 1.1 fault with the gateway's status, so that a SOAP client gets a fault it
+/// can read rather than problem+json. Only the gateway's caller-safe detail is said.
+pub(crate) fn refusal_response(refusal: &crate::Refusal<'_>) -> Response<Bytes> {
+    let code = if refusal.status.is_server_error() {
+        FaultCode::Receiver
+    } else {
+        FaultCode::Sender
+    };
+    let fault = Fault::new(code, refusal.detail);
+    soap_response(
+        refusal.status,
+        SoapVersion::V11,
+        fault.to_xml(SoapVersion::V11),
+    )
+}
+
 /// A SOAP message with the version's content type.
 pub(crate) fn soap_response(
     status: StatusCode,

@@ -228,4 +228,8 @@ impl Adapter for AlertService {
     ) -> BoxFuture<'a, Response<Bytes>> {
         Box::pin(self.serve(req, ctx))
     }
+
+    fn render_refusal(&self, refusal: &crate::Refusal<'_>) -> Option<Response<Bytes>> {
+        Some(error::refusal_response(refusal))
+    }
 }
