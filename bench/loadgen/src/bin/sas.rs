@@ -10,6 +10,8 @@
 //! * `direct`: `GET /v1/planning/slots?…` on a kept-alive plain HTTP/1.1 connection: the
 //!   upstream's own time (and the loopback hop);
 //! * `kept-alive`: the FHIR search over one kept-alive mTLS connection;
+//! * `proxied`: the same planning call through a plain `proxy` route of the gateway over the
+//!   same kind of connection: the gateway's TLS and HTTP cost without the FHIR translation;
 //! * `fresh`: new TCP connection, full mTLS handshake (RSA-2048 client certificate, server chain
 //!   verified), the search, `Connection: close`: what the ANS kit measures against its 1 s.
 //!
@@ -102,10 +104,18 @@ async fn main() -> Result<(), BoxError> {
             Box::pin(mtls_conn(addr, Arc::clone(&tls), fhir.clone()))
         })
         .await?;
+        // The same planning call proxied by the gateway over mTLS (`handler: proxy`): the
+        // gateway's TLS and HTTP cost without the FHIR translation.
+        let proxied_path = format!("/proxied{direct_path}");
+        let proxied = kept_alive(args.connections, measured, |_| {
+            Box::pin(mtls_conn(addr, Arc::clone(&tls), proxied_path.clone()))
+        })
+        .await?;
         let fresh = fresh(addr, &tls, &fhir, measured).await;
         for (figure, s) in [
             ("direct planning call", &direct),
             ("gateway, kept-alive", &kept),
+            ("planning call proxied by the gateway", &proxied),
             ("gateway, fresh mTLS connection", &fresh),
         ] {
             writeln!(
@@ -115,18 +125,22 @@ async fn main() -> Result<(), BoxError> {
                     "errors": s.errors, "rate": s.rate(), "p50_ms": s.pct(50.0), "p99_ms": s.pct(99.0), "max_ms": s.pct(100.0)})
             )?;
         }
-        rows.push((label, slots, direct, kept, fresh));
+        rows.push((label, slots, direct, kept, fresh, proxied));
     }
     writeln!(
         out,
         "\n| search | figure | searches/s | p50 (ms) | p99 (ms) | errors |"
     )?;
     writeln!(out, "|---|---|---:|---:|---:|---:|")?;
-    for (label, slots, direct, kept, fresh) in &rows {
+    for (label, slots, direct, kept, fresh, proxied) in &rows {
         let label = format!("{label} ({slots} slots)");
         for (figure, s) in [
             ("planning call direct", direct),
             ("gateway, kept-alive", kept),
+            (
+                "planning call proxied by the gateway (mTLS, kept-alive)",
+                proxied,
+            ),
             ("gateway, fresh mTLS connection", fresh),
         ] {
             writeln!(
@@ -143,6 +157,12 @@ async fn main() -> Result<(), BoxError> {
             "| {label} | **gateway time** (kept-alive − direct) | | {:.3} | {:.3} | |",
             kept.pct(50.0) - direct.pct(50.0),
             kept.pct(99.0) - direct.pct(99.0)
+        )?;
+        writeln!(
+            out,
+            "| {label} | of which FHIR translation (kept-alive − proxied) | | {:.3} | {:.3} | |",
+            kept.pct(50.0) - proxied.pct(50.0),
+            kept.pct(99.0) - proxied.pct(99.0)
         )?;
     }
     gateway.shutdown().await;
@@ -395,6 +415,12 @@ upstreams:
     connect_timeout: 1s
     request_timeout: 5s
 routes:
+  - name: proxied-planning
+    path_prefix: /proxied
+    strip_prefix: true
+    handler: proxy
+    upstream: planning
+    allowed_clients: [sas-recette]
   - name: sas-recette-fhir
     path_prefix: /sas/recette/fhir
     methods: [GET, POST, PUT]
