@@ -310,15 +310,18 @@ async fn another_partners_account() {
 }
 
 /// A PHP-style token (reference §3): a 5-byte nonce without `EncodingType`, `Created` to the
-/// second. Partner B's profile is lenient and accepts it; partner A's strict one does not.
+/// second from the portal's local (Paris) clock with a literal `Z`. Partner B's profile is
+/// lenient with `created_local_zone: Europe/Paris` and accepts it; partner A's strict one does not.
 #[tokio::test]
 async fn lenient_and_strict_partner_profiles() {
     let alert = start(Options::default()).await;
     let php_style = |c: Call| {
         let mut c = c;
         c.nonce = Some(alert_support::fresh_nonce()[8..13].to_vec());
+        let paris = jiff::tz::TimeZone::get("Europe/Paris").unwrap();
         c.created = Some(
             jiff::Timestamp::now()
+                .to_zoned(paris)
                 .strftime("%Y-%m-%dT%H:%M:%SZ")
                 .to_string(),
         );

@@ -57,6 +57,10 @@ pub struct RawPartner {
     /// `strict` (default) or `lenient` WS-Security profile.
     #[serde(default)]
     pub profile: Option<String>,
+    /// Lenient profile only: the IANA zone in which this partner's `Created` labelled `Z` is
+    /// really written (portals that send their local clock with a `Z`, reference §3).
+    #[serde(default)]
+    pub created_local_zone: Option<String>,
     /// Longest account name accepted (default 9, see [`DEFAULT_ACCOUNT_NAME_MAX_LEN`]).
     #[serde(default)]
     pub account_name_max_len: Option<usize>,
@@ -232,6 +236,28 @@ fn partner(
             ));
             None
         }
+    };
+    let policy = match (policy, raw.created_local_zone.as_deref()) {
+        (Some(p), Some(name)) if p.profile() == soap::Profile::Lenient => {
+            match jiff::tz::TimeZone::get(name) {
+                Ok(zone) => Some(p.assume_z_means_local_time(zone)),
+                Err(_) => {
+                    errors.push(FieldError::new(
+                        key("created_local_zone"),
+                        format!("`{name}` is not an IANA time zone name"),
+                    ));
+                    None
+                }
+            }
+        }
+        (Some(_), Some(_)) => {
+            errors.push(FieldError::new(
+                key("created_local_zone"),
+                "only used with `profile: lenient`",
+            ));
+            None
+        }
+        (p, _) => p,
     };
     let max_len = raw
         .account_name_max_len

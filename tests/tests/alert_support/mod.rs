@@ -119,6 +119,7 @@ routes:
           secret_env: ALERT_B_SECRET
           sso_key_env: ALERT_B_SSO
           profile: lenient
+          created_local_zone: Europe/Paris
           account_name_max_len: 20
 "#,
         timeout = opts.upstream_timeout,
@@ -182,10 +183,17 @@ impl Call {
 
     pub fn xml(&self) -> String {
         let nonce = self.nonce.clone().unwrap_or_else(fresh_nonce);
+        // Partner B is configured as a portal that writes its Paris clock with a literal `Z`.
         let created = self.created.clone().unwrap_or_else(|| {
-            jiff::Timestamp::now()
-                .strftime("%Y-%m-%dT%H:%M:%S.%3fZ")
-                .to_string()
+            let now = jiff::Timestamp::now();
+            if self.partner == PARTNER_B {
+                let paris = jiff::tz::TimeZone::get("Europe/Paris").unwrap();
+                now.to_zoned(paris)
+                    .strftime("%Y-%m-%dT%H:%M:%SZ")
+                    .to_string()
+            } else {
+                now.strftime("%Y-%m-%dT%H:%M:%S.%3fZ").to_string()
+            }
         });
         let mut h = Sha1::new();
         h.update(&nonce);

@@ -276,3 +276,12 @@ fn scope_rules() {
     );
     assert_eq!(scope(&admin, "P"), Scope::Allowed(None));
 }
+
+#[test]
+fn created_local_zone_is_for_lenient_partners() {
+    let strict = r#"{"partners": [{"username": "a", "secret_env": "SECRET_A", "created_local_zone": "Europe/Paris"}]}"#;
+    let errors = settings_from(strict, "http://127.0.0.1:1", Some("alert")).unwrap_err();
+    assert_eq!(errors[0].key, "partners[0].created_local_zone");
+    let lenient = r#"{"partners": [{"username": "a", "secret_env": "SECRET_A", "profile": "lenient", "created_local_zone": "Europe/Paris"}]}"#;
+    assert!(settings_from(lenient, "http://127.0.0.1:1", Some("alert")).is_ok());
+}
