@@ -10,7 +10,6 @@ use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::ProcessEnv;
 use crate::gateway::Inner;
 
 pub(crate) async fn serve(tcp: TcpListener, inner: Arc<Inner>, shutdown: CancellationToken) {
@@ -85,7 +84,7 @@ async fn metrics() -> impl IntoResponse {
 }
 
 async fn reload(State(inner): State<Arc<Inner>>) -> impl IntoResponse {
-    match inner.reload_from_file(&ProcessEnv) {
+    match inner.reload_configured() {
         Ok(()) => (StatusCode::OK, "reloaded\n".to_owned()),
         Err(e) => {
             tracing::error!(error = %e, "reload refused; the running configuration stays");

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{self, ProcessEnv, Settings};
+use crate::config::{self, Env, ProcessEnv, Settings};
 use crate::{Gateway, init_logging};
 
 /// Invalid configuration or usage.
@@ -51,6 +51,28 @@ enum Command {
     Demo,
 }
 
+/// The secrets the demo configuration names, with the demo upstream's values: `gateway demo`
+/// uses them when the environment does not set them, so that it runs on a fresh machine.
+/// (`gateway run --config config/demo.yaml` reads the real environment only.)
+pub const DEMO_SECRETS: &[(&str, &str)] = &[
+    ("ALERT_PORTAL_A_SECRET", "partner-a-secret"),
+    ("ALERT_PORTAL_A_SSO", "sso-key-a"),
+];
+
+/// The process environment, falling back to [`DEMO_SECRETS`].
+struct DemoEnv;
+
+impl Env for DemoEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        ProcessEnv.var(name).or_else(|| {
+            DEMO_SECRETS
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+}
+
 /// Parses the arguments and runs the command.
 #[must_use]
 pub fn main() -> ExitCode {
@@ -66,7 +88,7 @@ pub fn main() -> ExitCode {
         },
         Command::Demo => {
             let file = Path::new(DEMO_BASE).join("demo.yaml");
-            match config::from_yaml(DEMO_YAML, &file, Path::new(DEMO_BASE), &ProcessEnv) {
+            match config::from_yaml(DEMO_YAML, &file, Path::new(DEMO_BASE), &DemoEnv) {
                 Ok(settings) => serve(settings, Some(DEMO_UPSTREAM)),
                 Err(errors) => {
                     eprintln!("the embedded demo configuration is invalid:\n{errors}");
@@ -134,7 +156,12 @@ fn serve(settings: Settings, demo_upstream: Option<&str>) -> ExitCode {
             }
         }
         let is_demo = demo_upstream.is_some();
-        let gateway = match Gateway::start(settings).await {
+        let reload_env: std::sync::Arc<dyn Env + Send + Sync> = if demo_upstream.is_some() {
+            std::sync::Arc::new(DemoEnv)
+        } else {
+            std::sync::Arc::new(ProcessEnv)
+        };
+        let gateway = match Gateway::start_with_env(settings, reload_env).await {
             Ok(g) => g,
             Err(e) => {
                 eprintln!("{e}");

@@ -65,6 +65,8 @@ pub struct Gateway {
 
 pub(crate) struct Inner {
     settings: Mutex<Settings>,
+    /// Where reloads read secrets from.
+    reload_env: Arc<dyn Env + Send + Sync>,
     runtime: Arc<ArcSwap<Runtime>>,
     tls: HashMap<String, Arc<ArcSwap<rustls::ServerConfig>>>,
     pub(crate) revocations: HashMap<String, Arc<mtls::Revocation>>,
@@ -82,6 +84,18 @@ impl Gateway {
     /// # Errors
     /// [`StartError::Bind`] when an address is taken or not allowed.
     pub async fn start(settings: Settings) -> Result<Self, StartError> {
+        Self::start_with_env(settings, Arc::new(config::ProcessEnv)).await
+    }
+
+    /// [`Gateway::start`], with the environment that reloads (SIGHUP, admin `/reload`) read
+    /// secrets from: `gateway demo` passes the process environment with the demo's defaults.
+    ///
+    /// # Errors
+    /// As [`Gateway::start`].
+    pub async fn start_with_env(
+        settings: Settings,
+        reload_env: Arc<dyn Env + Send + Sync>,
+    ) -> Result<Self, StartError> {
         // Install the recorder before anything is counted, or early counts would be lost.
         crate::telemetry::prometheus();
         let store = build_store(&settings.state).await?;
@@ -125,6 +139,7 @@ impl Gateway {
             tls,
             revocations,
             store,
+            reload_env,
             addrs,
             admin_addr,
             shutdown: shutdown.clone(),
@@ -172,6 +187,15 @@ impl Gateway {
         self.inner.reload_from_file(env)
     }
 
+    /// Reloads the file with the environment the gateway was started with (what SIGHUP and
+    /// the admin `/reload` do).
+    ///
+    /// # Errors
+    /// As [`Gateway::reload`], plus every error of the file.
+    pub fn reload_configured(&self) -> Result<(), ReloadError> {
+        self.inner.reload_configured()
+    }
+
     /// A token that stops the gateway when cancelled (signal handlers hold a clone).
     #[must_use]
     pub fn shutdown_token(&self) -> CancellationToken {
@@ -194,6 +218,11 @@ impl Gateway {
 // === impl Inner ===
 
 impl Inner {
+    /// Reloads the file with the environment the gateway was started with.
+    pub(crate) fn reload_configured(&self) -> Result<(), ReloadError> {
+        self.reload_from_file(self.reload_env.as_ref())
+    }
+
     pub(crate) fn reload_from_file(&self, env: &dyn Env) -> Result<(), ReloadError> {
         let file: PathBuf = self.lock().file.clone();
         let new = config::load(&file, env)?;

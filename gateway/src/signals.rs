@@ -1,7 +1,6 @@
 //! Process signals: SIGTERM and SIGINT stop the gateway gracefully, SIGHUP reloads its file.
 
 use crate::Gateway;
-use crate::config::ProcessEnv;
 
 /// Serves until SIGTERM or SIGINT, reloading on SIGHUP; then drains within the grace period.
 pub(crate) async fn run_until_stopped(gateway: Gateway) {
@@ -20,7 +19,7 @@ pub(crate) async fn run_until_stopped(gateway: Gateway) {
             _ = term.recv() => break,
             _ = int.recv() => break,
             _ = hup.recv() => {
-                if let Err(e) = gateway.reload_from_file(&ProcessEnv) {
+                if let Err(e) = gateway.reload_configured() {
                     tracing::error!(error = %e, "reload refused; the running configuration stays");
                 }
             }

@@ -13,6 +13,8 @@ fn gateway() -> Command {
 fn check_config_accepts_every_example() {
     let out = gateway()
         .args(["check-config", "config/demo.yaml", "config/recette.yaml"])
+        // The demo's alert partner takes its secrets from the environment, as production does.
+        .envs(gateway::cli::DEMO_SECRETS.iter().copied())
         .args(["config/preproduction.yaml", "config/production.yaml"])
         .output()
         .unwrap();

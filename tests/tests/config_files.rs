@@ -21,7 +21,11 @@ fn every_example_in_config_is_valid() {
     let files = yaml_files(&dir);
     assert!(files.len() >= 4, "expected demo + 3 ANS environments");
     for file in files {
-        if let Err(e) = gateway::config::load(&file, &HashMap::<String, String>::new()) {
+        let env: HashMap<String, String> = gateway::cli::DEMO_SECRETS
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        if let Err(e) = gateway::config::load(&file, &env) {
             panic!("{} is invalid:\n{e}", file.display());
         }
     }
