@@ -5,9 +5,10 @@
 # Usage: bench/run.sh            (as root: installs nginx-light if missing)
 # Knobs (environment): BENCH_DURATION (6s), BENCH_REPS (3), BENCH_CONNECTIONS (16),
 #   BENCH_HS_CONCURRENCY (16), BENCH_ACCESS_LOG (on|off, both peers), CARGO_TARGET_DIR,
-#   BENCH_REVOCATION (off|on: both peers check a 100,000-serial CRL of the intermediate plus the
-#   root's CRL, and OCSP for the leaf against one `openssl ocsp` responder, answered from their
-#   caches after the smoke test; defaults BENCH_FIGURES to handshakes),
+#   BENCH_REVOCATION (off|on: each peer gets a second listener that checks a 100,000-serial CRL
+#   of the intermediate plus the root's CRL, and OCSP for the leaf against one `openssl ocsp`
+#   responder, answered from their caches after the smoke test; figure `handshakes-rev`, and
+#   BENCH_FIGURES defaults to `handshakes handshakes-rev`, so one run gives the cost),
 #   BENCH_FIGURES (handshakes req-1k req-100k).
 #
 # Layout on a 2-core machine: the proxy under test on core 0 (taskset -c 0), the load generator
@@ -23,8 +24,9 @@ CONNS=${BENCH_CONNECTIONS:-16}
 HS_CONC=${BENCH_HS_CONCURRENCY:-16}
 ACCESS_LOG=${BENCH_ACCESS_LOG:-on}
 REVOCATION=${BENCH_REVOCATION:-off}
-if [[ $REVOCATION == on ]]; then FIGURES=${BENCH_FIGURES:-handshakes}; else FIGURES=${BENCH_FIGURES:-handshakes req-1k req-100k}; fi
+if [[ $REVOCATION == on ]]; then FIGURES=${BENCH_FIGURES:-handshakes handshakes-rev}; else FIGURES=${BENCH_FIGURES:-handshakes req-1k req-100k}; fi
 UP_PORT=18090 GW_PORT=18443 NGX_PORT=18444 ADMIN_PORT=19901 OCSP_PORT=18889
+GW_REV_PORT=18445 NGX_REV_PORT=18446
 PROXY_CPU=0 LOAD_CPU=1
 
 TMP=$(mktemp -d /tmp/gw-bench.XXXXXX)
@@ -80,7 +82,7 @@ LOADGEN="$TARGET_DIR/release/loadgen"
 GATEWAY="$GW_TARGET/release/gateway"
 
 # --- 2b. revocation material (BENCH_REVOCATION=on) -------------------------------------------
-GW_REVOCATION="" NGX_REVOCATION=""
+GW_REVOCATION="" GW_REV_ROUTE="" NGX_REVOCATION=""
 if [[ $REVOCATION == on ]]; then
     log "writing a 100,000-serial CRL and starting openssl ocsp on :$OCSP_PORT"
     (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release -q -p mtls --example write_big_crl)
@@ -94,6 +96,15 @@ if [[ $REVOCATION == on ]]; then
     PIDS+=($!)
     for _ in $(seq 100); do grep -qi "waiting for OCSP" "$TMP/ocsp.log" && break; sleep 0.1; done
     GW_REVOCATION="
+  - name: bench-rev
+    bind: 127.0.0.1:$GW_REV_PORT
+    tls:
+      cert: $PKI/server.pem
+      key: $PKI/server.key
+      session_cache_size: 0
+      client_auth:
+        mode: required
+        trust_anchors: [$PKI/ca-bundle.pem]
         revocation:
           scope: whole_chain
           combine: both
@@ -102,7 +113,19 @@ if [[ $REVOCATION == on ]]; then
           ocsp:
             mode: hard
             responder: http://127.0.0.1:$OCSP_PORT
-            timeout: 2s"
+            timeout: 2s
+    handshake_timeout: 10s
+    max_connections: 4096"
+    GW_REV_ROUTE="
+  - name: sas-bench-rev
+    listener: bench-rev
+    path_prefix: /sas
+    methods: [GET, POST]
+    handler: proxy
+    upstream: bench
+    allowed_clients: [sas-recette]
+    max_body_size: 1MiB
+    timeout: 30s"
     NGX_REVOCATION="ssl_crl $TMP/crls.pem;
         ssl_ocsp leaf;
         ssl_ocsp_responder http://127.0.0.1:$OCSP_PORT;
@@ -123,9 +146,9 @@ listeners:
       session_cache_size: 0
       client_auth:
         mode: required
-        trust_anchors: [$PKI/ca-bundle.pem]$GW_REVOCATION
+        trust_anchors: [$PKI/ca-bundle.pem]
     handshake_timeout: 10s
-    max_connections: 4096
+    max_connections: 4096$GW_REVOCATION
 clients:
   sas-recette:
     cn: sas-agregateur-recette
@@ -141,13 +164,14 @@ upstreams:
       idle_timeout: 90s
 routes:
   - name: sas-bench
+    listener: bench
     path_prefix: /sas
     methods: [GET, POST]
     handler: proxy
     upstream: bench
     allowed_clients: [sas-recette]
     max_body_size: 1MiB
-    timeout: 30s
+    timeout: 30s$GW_REV_ROUTE
 admin:
   bind: 127.0.0.1:$ADMIN_PORT
 state:
@@ -159,6 +183,39 @@ shutdown:
   grace_period: 1s
 EOF
 
+ngx_server() { # port extra-directives
+cat <<EOF
+    server {
+        listen 127.0.0.1:$1 ssl;
+        ssl_certificate $PKI/server.pem;
+        ssl_certificate_key $PKI/server.key;
+        ssl_client_certificate $PKI/ca-bundle.pem;
+        ssl_verify_client on;
+        ssl_verify_depth 2;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_session_cache off;
+        ssl_session_tickets off;
+        $2
+        location /sas {
+            # The same CN + OU pinning as the gateway's route.
+            if (\$ssl_client_s_dn !~ "^CN=sas-agregateur-recette,OU=499700234190004,") { return 403; }
+            proxy_pass http://bench;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            # Roughly the identity headers the gateway adds.
+            proxy_set_header X-Client-Verified \$ssl_client_verify;
+            proxy_set_header X-Client-Subject-DN \$ssl_client_s_dn;
+            proxy_set_header X-Client-Issuer-DN \$ssl_client_i_dn;
+            proxy_set_header X-Client-Serial \$ssl_client_serial;
+            proxy_set_header X-Client-Not-After \$ssl_client_v_end;
+            proxy_set_header X-Request-Id \$request_id;
+            proxy_set_header X-Forwarded-For \$remote_addr;
+            proxy_set_header X-Forwarded-Proto https;
+            proxy_set_header X-Forwarded-Host \$host;
+        }
+    }
+EOF
+}
 ngx_access="access_log $TMP/nginx-access.log;"
 if [[ $ACCESS_LOG == off ]]; then ngx_access="access_log off;"; fi
 cat >"$TMP/nginx.conf" <<EOF
@@ -181,35 +238,8 @@ http {
         keepalive 64;
         keepalive_requests 1000000;
     }
-    server {
-        listen 127.0.0.1:$NGX_PORT ssl;
-        ssl_certificate $PKI/server.pem;
-        ssl_certificate_key $PKI/server.key;
-        ssl_client_certificate $PKI/ca-bundle.pem;
-        ssl_verify_client on;
-        ssl_verify_depth 2;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        ssl_session_cache off;
-        ssl_session_tickets off;
-        $NGX_REVOCATION
-        location /sas {
-            # The same CN + OU pinning as the gateway's route.
-            if (\$ssl_client_s_dn !~ "^CN=sas-agregateur-recette,OU=499700234190004,") { return 403; }
-            proxy_pass http://bench;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            # Roughly the identity headers the gateway adds.
-            proxy_set_header X-Client-Verified \$ssl_client_verify;
-            proxy_set_header X-Client-Subject-DN \$ssl_client_s_dn;
-            proxy_set_header X-Client-Issuer-DN \$ssl_client_i_dn;
-            proxy_set_header X-Client-Serial \$ssl_client_serial;
-            proxy_set_header X-Client-Not-After \$ssl_client_v_end;
-            proxy_set_header X-Request-Id \$request_id;
-            proxy_set_header X-Forwarded-For \$remote_addr;
-            proxy_set_header X-Forwarded-Proto https;
-            proxy_set_header X-Forwarded-Host \$host;
-        }
-    }
+$(ngx_server $NGX_PORT "")
+$(if [[ $REVOCATION == on ]]; then ngx_server $NGX_REV_PORT "$NGX_REVOCATION"; fi)
 }
 EOF
 mkdir -p "$TMP/client_body" "$TMP/proxy_temp"
@@ -235,6 +265,7 @@ taskset -c $PROXY_CPU "$NGINX" -c "$TMP/nginx.conf" -p "$TMP"
 wait_port $UP_PORT
 wait_port $GW_PORT
 wait_port $NGX_PORT
+if [[ $REVOCATION == on ]]; then wait_port $GW_REV_PORT; wait_port $NGX_REV_PORT; fi
 NGX_MASTER=$(cat "$TMP/nginx.pid")
 NGX_PIDS="$NGX_MASTER $(pgrep -P "$NGX_MASTER" | tr '\n' ' ')"
 log "upstream :$UP_PORT, gateway :$GW_PORT (pid $GW_PID, TOKIO_WORKER_THREADS=1, core $PROXY_CPU)," \
@@ -255,8 +286,11 @@ RESULTS="$TMP/results.jsonl"
 run_one() { # peer figure rep
     local peer=$1 fig=$2 rep=$3 port pids args before after out line t0 t1
     if [[ $peer == gateway ]]; then port=$GW_PORT pids=$GW_PID; else port=$NGX_PORT pids=$NGX_PIDS; fi
+    if [[ $fig == handshakes-rev ]]; then
+        if [[ $peer == gateway ]]; then port=$GW_REV_PORT; else port=$NGX_REV_PORT; fi
+    fi
     case $fig in
-        handshakes) args=(handshakes --concurrency "$HS_CONC" --no-verify-server) ;;
+        handshakes | handshakes-rev) args=(handshakes --concurrency "$HS_CONC" --no-verify-server) ;;
         req-1k) args=(requests --connections "$CONNS" --body-size 1024) ;;
         req-100k) args=(requests --connections "$CONNS" --body-size 102400) ;;
     esac
@@ -276,8 +310,10 @@ run_one() { # peer figure rep
 }
 
 log "smoke test"
-for peer in gateway nginx; do
-    port=$GW_PORT; [[ $peer == nginx ]] && port=$NGX_PORT
+SMOKE_PORTS="$GW_PORT:gateway $NGX_PORT:nginx"
+if [[ $REVOCATION == on ]]; then SMOKE_PORTS="$SMOKE_PORTS $GW_REV_PORT:gateway-rev $NGX_REV_PORT:nginx-rev"; fi
+for smoke in $SMOKE_PORTS; do
+    port=${smoke%%:*} peer=${smoke#*:}
     out=$(taskset -c $LOAD_CPU "$LOADGEN" requests --connections 2 --body-size 1024 --duration 300ms \
         --warmup 0s --target "127.0.0.1:$port" --path /sas/bench "${TLS_ARGS[@]}")
     out=$(head -n1 <<<"$out")
@@ -290,13 +326,13 @@ if [[ $REVOCATION == on ]]; then
     # Proof that both peers check: the test PKI's revoked certificate is revoked for the OCSP
     # responder (not in the big CRL). nginx answers 400, the gateway a revocation problem.
     rev=(--cert "$PKI/clients/revoked.pem" --key "$PKI/clients/revoked.key" --cacert "$PKI/ca-bundle.pem")
-    gw=$(curl -s "${rev[@]}" "https://localhost:$GW_PORT/sas/bench" --resolve "localhost:$GW_PORT:127.0.0.1" || true)
-    ngx=$(curl -s -o /dev/null -w '%{http_code}' "${rev[@]}" "https://localhost:$NGX_PORT/sas/bench" \
-        --resolve "localhost:$NGX_PORT:127.0.0.1" || true)
+    gw=$(curl -s "${rev[@]}" "https://localhost:$GW_REV_PORT/sas/bench" --resolve "localhost:$GW_REV_PORT:127.0.0.1" || true)
+    ngx=$(curl -s -o /dev/null -w '%{http_code}' "${rev[@]}" "https://localhost:$NGX_REV_PORT/sas/bench" \
+        --resolve "localhost:$NGX_REV_PORT:127.0.0.1" || true)
     if [[ $gw != *client-certificate-revoked* || $ngx != 400 ]]; then
         log "revocation smoke test failed: gateway said '$gw', nginx $ngx"; exit 1
     fi
-    log "revoked certificate refused by both; gateway CRLs: $(curl -s "http://127.0.0.1:$ADMIN_PORT/revocation" | jq -c '[.bench.crls[] | {issuer, entries}]')"
+    log "revoked certificate refused by both; gateway CRLs: $(curl -s "http://127.0.0.1:$ADMIN_PORT/revocation" | jq -c '[.["bench-rev"].crls[] | {issuer, entries}]')"
 fi
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)

@@ -5,7 +5,8 @@ import statistics
 import sys
 from collections import defaultdict
 
-FIGURES = [("handshakes", "full mTLS handshakes"), ("req-1k", "keep-alive POST 1 KiB"),
+FIGURES = [("handshakes", "full mTLS handshakes"),
+           ("handshakes-rev", "full mTLS handshakes, 100k CRL + cached OCSP"), ("req-1k", "keep-alive POST 1 KiB"),
            ("req-100k", "keep-alive POST 100 KiB")]
 
 
@@ -37,6 +38,12 @@ def main(path):
             fmt = "{:.0%}" if key == "core_util" else ("{:.0f}" if g >= 100 else "{:.3g}")
             print(f"| {title} | {name} | {fmt.format(g)} | {fmt.format(n)} | {ratio:.2f} | {better} |")
     print()
+    if runs[("handshakes-rev", "gateway")] and runs[("handshakes", "gateway")]:
+        cost = {peer: med("handshakes-rev", peer, "cpu_us_per_op") - med("handshakes", peer, "cpu_us_per_op")
+                for peer in ("gateway", "nginx")}
+        print(f"Revocation cost per handshake (CPU µs, with minus without): gateway {cost['gateway']:.0f}, "
+              f"nginx {cost['nginx']:.0f}, gateway/nginx {cost['gateway'] / cost['nginx']:.2f}")
+        print()
     checks = []
     for (fig, peer), rs in sorted(runs.items()):
         if not rs:
