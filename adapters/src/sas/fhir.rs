@@ -4,53 +4,14 @@
 
 use serde_json::{Map, Value, json};
 
-use super::model::{Address, Slot, Specialty};
+use super::model::Address;
 use super::query::{IDNPS_SYSTEM, IDNST_SYSTEM};
-use super::time::format_slot_time;
 
 const SAS: &str = "http://sas.fr/fhir/StructureDefinition/";
 const IG: &str = "https://interop.esante.gouv.fr/ig/fhir/sas/StructureDefinition/";
 const V2_0203: &str = "http://interopsante.org/fhir/CodeSystem/fr-v2-0203";
 const LOCATION_ID_TYPE: &str =
     "http://interopsante.org/fhir/CodeSystem/fr-location-identifier-type";
-const SLOT_TYPE: &str =
-    "https://mos.esante.gouv.fr/NOS/TRE_R314-TypeCreneau/FHIR/TRE-R314-TypeCreneau";
-const ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
-const V2_0276: &str = "http://terminology.hl7.org/CodeSystem/v2-0276";
-const SPECIALTY: &str =
-    "https://mos.esante.gouv.fr/NOS/TRE_R38-SpecialiteOrdinale/FHIR/TRE-R38-SpecialiteOrdinale";
-const CATEGORY: &str = "https://mos.esante.gouv.fr/NOS/TRE_R66-CategorieEtablissement/FHIR/TRE-R66-CategorieEtablissement";
-const SERVICE_TYPE_EXT: &str =
-    "http://hl7.org/fhir/5.0/StructureDefinition/extension-Slot.serviceType";
-
-/// The profile family of an answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Family {
-    /// INT_R01: individual practitioners.
-    Individual,
-    /// INT_R04: practitioners in CPTS (`_include=Slot:service-type-reference`).
-    Cpts,
-    /// SOS Médecins schedules.
-    Sos,
-}
-
-impl Family {
-    fn bundle_profile(self) -> String {
-        match self {
-            Self::Individual => format!("{SAS}BundleAgregateur"),
-            Self::Cpts => format!("{IG}sas-cpts-bundle-aggregator"),
-            Self::Sos => format!("{IG}sas-sos-bundle-aggregator"),
-        }
-    }
-
-    fn slot_profile(self) -> String {
-        match self {
-            Self::Individual => format!("{SAS}FrSlotAgregateur"),
-            Self::Cpts => format!("{IG}sas-cpts-slot-aggregator"),
-            Self::Sos => format!("{IG}sas-sos-slot-aggregator"),
-        }
-    }
-}
 
 fn meta(profile: String) -> Value {
     json!({ "profile": [profile] })
@@ -77,144 +38,6 @@ fn phone(value: Option<&str>) -> Option<Value> {
 fn insert_opt(map: &mut Map<String, Value>, key: &str, value: Option<Value>) {
     if let Some(v) = value {
         map.insert(key.to_owned(), v);
-    }
-}
-
-/// Collects a searchset answer.
-pub(crate) struct BundleBuilder {
-    base: String,
-    family: Family,
-    entries: Vec<Value>,
-    total: usize,
-}
-
-impl BundleBuilder {
-    /// A new bundle whose `fullUrl`s start with `base` (`https://host:port/prefix`).
-    pub(crate) fn new(base: String, family: Family) -> Self {
-        Self {
-            base,
-            family,
-            entries: Vec::new(),
-            total: 0,
-        }
-    }
-
-    fn push(&mut self, resource: Value, mode: &str) {
-        let kind = resource["resourceType"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let id = resource["id"].as_str().unwrap_or_default().to_owned();
-        self.entries.push(json!({
-            "fullUrl": format!("{}/{kind}/{id}", self.base),
-            "resource": resource,
-            "search": { "mode": mode },
-        }));
-    }
-
-    /// Adds a matching Slot (counted in `total`).
-    pub(crate) fn matched(&mut self, slot: Value) {
-        self.total += 1;
-        self.push(slot, "match");
-    }
-
-    /// Adds an included resource (not counted).
-    pub(crate) fn include(&mut self, resource: Value) {
-        self.push(resource, "include");
-    }
-
-    /// Matching slots so far.
-    pub(crate) fn total(&self) -> usize {
-        self.total
-    }
-
-    /// The Bundle, with the self link copying the received URL byte for byte.
-    pub(crate) fn finish(self, self_url: &str) -> Value {
-        let mut bundle = json!({
-            "resourceType": "Bundle",
-            "meta": meta(self.family.bundle_profile()),
-            "type": "searchset",
-            "total": self.total,
-            "link": [{ "relation": "self", "url": self_url }],
-        });
-        if !self.entries.is_empty() {
-            bundle["entry"] = Value::Array(self.entries);
-        }
-        bundle
-    }
-}
-
-/// A Slot of `family`. `kinds` are the slot types to show (already filtered for the family),
-/// `cpts_services` the HealthcareService ids of the CPTS the slot is visible to (CPTS family).
-pub(crate) fn slot(
-    family: Family,
-    slot: &Slot,
-    schedule_id: &str,
-    kinds: &[&str],
-    cpts_services: &[String],
-    comment: Option<&str>,
-) -> Value {
-    let security: Vec<Value> = kinds.iter().map(|k| coding(SLOT_TYPE, k)).collect();
-    let mut service_type: Vec<Value> = slot
-        .modes
-        .iter()
-        .map(|m| json!({ "coding": [coding(ACT_CODE, m)] }))
-        .collect();
-    for service in cpts_services {
-        service_type.push(json!({
-            "extension": [{
-                "url": SERVICE_TYPE_EXT,
-                "valueReference": { "reference": format!("HealthcareService/{service}") },
-            }],
-            "coding": [coding(CATEGORY, "604")],
-        }));
-    }
-    if let Some(reason) = slot.reason.as_deref().filter(|r| !r.is_empty()) {
-        service_type.push(json!({ "text": reason }));
-    }
-    let mut m = Map::new();
-    m.insert("resourceType".into(), json!("Slot"));
-    m.insert("id".into(), json!(slot.id));
-    let mut meta_v = meta(family.slot_profile());
-    if !security.is_empty() {
-        meta_v["security"] = Value::Array(security);
-    }
-    m.insert("meta".into(), meta_v);
-    if !service_type.is_empty() {
-        m.insert("serviceType".into(), Value::Array(service_type));
-    }
-    insert_opt(
-        &mut m,
-        "specialty",
-        slot.specialty.as_ref().and_then(specialty),
-    );
-    let booking = if slot.walk_in { "WALKIN" } else { "ROUTINE" };
-    m.insert(
-        "appointmentType".into(),
-        json!({ "coding": [coding(V2_0276, booking)] }),
-    );
-    m.insert(
-        "schedule".into(),
-        json!({ "reference": format!("Schedule/{schedule_id}") }),
-    );
-    m.insert("status".into(), json!("free"));
-    m.insert("start".into(), json!(format_slot_time(slot.start)));
-    m.insert("end".into(), json!(format_slot_time(slot.end)));
-    insert_opt(
-        &mut m,
-        "comment",
-        comment.filter(|c| !c.is_empty()).map(|c| json!(c)),
-    );
-    Value::Object(m)
-}
-
-fn specialty(s: &Specialty) -> Option<Value> {
-    match (s.code.as_deref(), s.text.as_deref()) {
-        (Some(code), _) if !code.is_empty() => {
-            Some(json!([{ "coding": [coding(SPECIALTY, code)] }]))
-        }
-        (_, Some(text)) if !text.is_empty() => Some(json!([{ "text": text }])),
-        _ => None,
     }
 }
 

@@ -12,7 +12,7 @@ use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 
 use super::client::Internal;
 use super::config::InboundSettings;
-use super::outcome::{FhirError, fhir_response};
+use super::outcome::{FhirError, fhir_bytes, fhir_response};
 use super::{practitioner, slots};
 use crate::{Adapter, BoxFuture, BuildError, CallContext, Deps};
 
@@ -81,11 +81,11 @@ impl InboundService {
         match (rel, &method) {
             ("/Slot", &Method::GET) => {
                 let bundle = slots::search_slots(&self.planning, &call).await?;
-                Ok(fhir_response(StatusCode::OK, &bundle))
+                Ok(fhir_bytes(StatusCode::OK, bundle))
             }
             ("/Schedule", &Method::GET) => {
                 let bundle = slots::search_schedules(&self.planning, &call).await?;
-                Ok(fhir_response(StatusCode::OK, &bundle))
+                Ok(fhir_bytes(StatusCode::OK, bundle))
             }
             ("/Practitioner", &Method::POST | &Method::PUT) => {
                 let body = req.body();

@@ -15,6 +15,7 @@
 //! the FHIR error mapping, `appointments`/`problem` the outbound flow and its REST errors.
 
 mod appointments;
+mod bundle;
 mod client;
 mod config;
 mod fhir;

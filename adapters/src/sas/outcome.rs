@@ -86,8 +86,15 @@ impl FhirError {
 pub(crate) fn fhir_response(status: StatusCode, body: &serde_json::Value) -> Response<Bytes> {
     // Serialising a Value cannot fail (string keys only); the fallback keeps the rule "never
     // panic" without an unwrap.
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
-    let mut response = Response::new(Bytes::from(bytes));
+    fhir_bytes(
+        status,
+        Bytes::from(serde_json::to_vec(body).unwrap_or_default()),
+    )
+}
+
+/// A FHIR JSON answer already serialised.
+pub(crate) fn fhir_bytes(status: StatusCode, body: Bytes) -> Response<Bytes> {
+    let mut response = Response::new(body);
     *response.status_mut() = status;
     response
         .headers_mut()

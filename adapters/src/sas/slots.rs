@@ -4,11 +4,13 @@
 
 use std::collections::BTreeSet;
 
+use bytes::Bytes;
 use jiff::Timestamp;
-use serde_json::{Value, json};
+use serde_json::json;
 
+use super::bundle::{BundleBuilder, Family, slot as slot_out};
 use super::client::{Internal, enc};
-use super::fhir::{self, BundleBuilder, Family, SosLocation};
+use super::fhir::{self, SosLocation};
 use super::model::{Slot, SlotSearch, SosSearch};
 use super::outcome::FhirError;
 use super::query::{self, IDNPS_SYSTEM, IDNST_SYSTEM, Params, Token, Window};
@@ -66,7 +68,7 @@ fn in_window(slot: &Slot, window: Window) -> bool {
 pub(crate) async fn search_slots(
     planning: &Internal,
     call: &SearchCall<'_>,
-) -> Result<Value, FhirError> {
+) -> Result<Bytes, FhirError> {
     let params = Params::parse(call.raw_query)?;
     query::common(&params)?;
     let window = query::window("start", params.all("start"))?;
@@ -125,10 +127,10 @@ fn queried<'t>(tokens: &'t [Token], rpps: Option<&str>, adeli: Option<&str>) -> 
     matches('8', rpps).or_else(|| matches('0', adeli))
 }
 
-fn build_slots(
-    bundle: &mut BundleBuilder,
+fn build_slots<'a>(
+    bundle: &mut BundleBuilder<'a>,
     family: Family,
-    found: &SlotSearch,
+    found: &'a SlotSearch,
     tokens: &[Token],
     window: Window,
 ) -> Result<(), FhirError> {
@@ -178,11 +180,11 @@ fn build_slots(
                         used_cpts.insert(c.as_str());
                     }
                 }
-                bundle.matched(fhir::slot(
+                bundle.matched(slot_out(
                     family,
                     s,
                     &schedule_id,
-                    &kinds,
+                    kinds,
                     &services,
                     place.booking_url.as_deref(),
                 ));
@@ -234,7 +236,7 @@ fn build_slots(
 pub(crate) async fn search_schedules(
     planning: &Internal,
     call: &SearchCall<'_>,
-) -> Result<Value, FhirError> {
+) -> Result<Bytes, FhirError> {
     let params = Params::parse(call.raw_query)?;
     query::common(&params)?;
     let window = query::window(
@@ -283,14 +285,7 @@ pub(crate) async fn search_schedules(
                     continue;
                 }
                 let comment = s.booking_url.as_deref().or(place.booking_url.as_deref());
-                bundle.matched(fhir::slot(
-                    Family::Sos,
-                    s,
-                    &schedule_id,
-                    &kinds,
-                    &[],
-                    comment,
-                ));
+                bundle.matched(slot_out(Family::Sos, s, &schedule_id, kinds, &[], comment));
             }
             if bundle.total() > place_before {
                 let idnst = place.structure.idnst();
