@@ -505,3 +505,24 @@ async fn the_ig_example_requests_are_answered_with_their_family() {
         assert!(summary["total"].as_u64().unwrap() > 0, "{mode}: {summary}");
     }
 }
+
+#[tokio::test]
+async fn an_http2_search_gets_the_same_answer_and_its_own_self_link() {
+    let s = stack().await;
+    let q = kit_query(&[ONE_PLACE], 2);
+    let req = http::Request::get(format!("{ORIGIN}{BASE}{q}"))
+        .header("accept", "application/fhir+json")
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
+        .unwrap();
+    let a = common::send(s.addr, Some("sas-recette"), true, req)
+        .await
+        .unwrap();
+    assert_eq!(a.version, http::Version::HTTP_2);
+    assert_eq!(a.status, 200);
+    let summary = python_check(
+        "psindiv",
+        &json!({ "self": self_url(&q), "identifiers": [ONE_PLACE] }),
+        &a.body,
+    );
+    assert_eq!(summary["total"], 8);
+}

@@ -184,3 +184,52 @@ fn instant<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error
     let text = String::deserialize(d)?;
     text.parse().map_err(serde::de::Error::custom)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Structure;
+
+    fn s(
+        finess: Option<&str>,
+        siret: Option<&str>,
+        rpps: Option<&str>,
+        adeli: Option<&str>,
+    ) -> Structure {
+        let own = |v: Option<&str>| v.map(str::to_owned);
+        Structure {
+            finess: own(finess),
+            siret: own(siret),
+            rpps_rang: own(rpps),
+            adeli_rang: own(adeli),
+        }
+    }
+
+    #[test]
+    fn the_structure_id_prefers_finess_then_siret_then_rang_and_is_prefixed() {
+        assert_eq!(
+            s(Some("310000001"), Some("12345678912345"), None, None)
+                .idnst()
+                .as_deref(),
+            Some("1310000001")
+        );
+        assert_eq!(
+            s(Some(""), Some("12345678912345"), None, None)
+                .idnst()
+                .as_deref(),
+            Some("312345678912345")
+        );
+        assert_eq!(
+            s(None, None, Some("10001288385001"), Some("1"))
+                .idnst()
+                .as_deref(),
+            Some("410001288385001")
+        );
+        assert_eq!(
+            s(None, None, None, Some("3198765430001"))
+                .idnst()
+                .as_deref(),
+            Some("03198765430001")
+        );
+        assert_eq!(s(None, None, None, None).idnst(), None);
+    }
+}
