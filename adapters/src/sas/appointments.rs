@@ -4,8 +4,6 @@
 //! client certificate. Only the conditional PUT is idempotent, so only it is retried (on
 //! transport failures and 502/503/504), with doubling backoff and a bound on attempts.
 
-use std::time::Duration;
-
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
 use jiff::Timestamp;
@@ -359,16 +357,4 @@ impl Adapter for OutboundService {
             }
         })
     }
-}
-
-/// Kept for the documentation of the bound: the worst-case time one PUT may take.
-#[must_use]
-pub fn worst_case(retry: &RetryPolicy, per_attempt: Duration) -> Duration {
-    let mut total = per_attempt;
-    let mut backoff = retry.initial_backoff;
-    for _ in 1..retry.max_attempts {
-        total += backoff + per_attempt;
-        backoff = (backoff * 2).min(retry.max_backoff);
-    }
-    total
 }

@@ -28,7 +28,7 @@ mod query;
 mod slots;
 mod time;
 
-pub use appointments::{OutboundService, worst_case};
+pub use appointments::OutboundService;
 pub use config::{
     InboundSettings, OutboundSettings, RawInbound, RawOutbound, RawRetry, RetryPolicy,
     validate_inbound, validate_outbound,
