@@ -181,6 +181,10 @@ fn print_demo_tour(gateway: &Gateway) {
     let port = gateway.addr("edge").map_or(8443, |a| a.port());
     let admin = gateway.admin_addr();
     let pki = "certs-test/pki";
+    // The demo planning has free slots in the coming days.
+    let today = jiff::Zoned::now().date();
+    let from = today.tomorrow().unwrap_or(today);
+    let to = from.checked_add(jiff::Span::new().days(2)).unwrap_or(from);
     println!(
         "\nThe gateway demo is running (Ctrl-C to stop). Try it from the repository root:\n\n\
          # the SAS recette client, pinned on /sas: 200 from the demo upstream, identity headers included\n\
@@ -194,6 +198,12 @@ fn print_demo_tour(gateway: &Gateway) {
          # a certificate from another CA: refused during the handshake\n\
          curl --cacert {pki}/ca-bundle.pem --cert {pki}/clients/untrusted.pem --key {pki}/clients/untrusted.key \\\n\
          \x20    https://localhost:{port}/sas/Slot\n\n\
+         # the SAS FHIR base (INT_R01 slot search) and the ASPOne alert service's WSDL: see the\n\
+         # README sections \"SAS FHIR flows\" and \"ASPOne alert service\" for complete calls\n\
+         curl --cacert {pki}/ca-bundle.pem --cert {pki}/clients/sas-recette.pem --key {pki}/clients/sas-recette.key \\\n\
+         \x20    'https://localhost:{port}/sas/recette/fhir/Slot?schedule.actor:Practitioner.identifier=urn:oid:1.2.250.1.71.4.2.1|810002909371&start=ge{from}&start=le{to}'\n\
+         curl --cacert {pki}/ca-bundle.pem --cert {pki}/clients/portal.pem --key {pki}/clients/portal.key \\\n\
+         \x20    'https://localhost:{port}/aspone/alert?wsdl'\n\n\
          # metrics and health\n\
          curl http://{admin}/metrics\n"
     );

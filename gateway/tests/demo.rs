@@ -87,6 +87,20 @@ fn the_readme_calls_work_against_gateway_demo() {
         "{out}"
     );
 
+    // SAS FHIR flows: the README's whole block (searches, SOS, INT_R02 writes, INT_R03 to the
+    // demo's fake SAS).
+    let out = bash(&readme_block("P=certs-test/pki\nSAS="));
+    for expected in [
+        r#""type":"searchset""#,
+        r#""total":0"#,
+        "HTTP/2 201",
+        "HTTP/2 200",
+        "location: https://localhost:8443/sas/recette/fhir/Practitioner/",
+    ] {
+        assert!(out.contains(expected), "no `{expected}` in:\n{out}");
+    }
+    assert!(!out.contains("OperationOutcome"), "{out}");
+
     // The tour: the pinned SAS client goes through, the revoked certificate does not.
     let pki = "certs-test/pki";
     let curl = |client: &str, path: &str| {
