@@ -526,3 +526,28 @@ async fn an_http2_search_gets_the_same_answer_and_its_own_self_link() {
     );
     assert_eq!(summary["total"], 8);
 }
+
+#[tokio::test]
+async fn the_gateways_own_refusals_on_the_fhir_base_are_operation_outcomes() {
+    let stack = stack().await;
+    // A certificate of the right chain with another OU: refused by the route's pinning.
+    let req = http::Request::get(format!("{ORIGIN}{BASE}/Slot?status=free"))
+        .header("host", "localhost")
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
+        .unwrap();
+    let a = common::send(stack.addr, Some("wrong-ou"), false, req)
+        .await
+        .unwrap();
+    let diagnostics = assert_outcome(&a, 403, "security");
+    assert!(!diagnostics.contains("499700234190004"), "{diagnostics}");
+    // A method the route does not take.
+    let a = send_json(
+        &stack,
+        "sas-recette",
+        "DELETE",
+        &format!("{BASE}/Practitioner"),
+        &serde_json::json!({}),
+    )
+    .await;
+    assert_outcome(&a, 405, "not-supported");
+}

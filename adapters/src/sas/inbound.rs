@@ -131,4 +131,8 @@ impl Adapter for InboundService {
             }
         })
     }
+
+    fn render_refusal(&self, refusal: &crate::Refusal<'_>) -> Option<Response<Bytes>> {
+        Some(super::outcome::refusal(refusal))
+    }
 }

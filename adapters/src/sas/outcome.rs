@@ -82,6 +82,26 @@ impl FhirError {
     }
 }
 
+/// A refusal the gateway made before the adapter ran (certificate, pinning, revocation, method,
+/// size), as an OperationOutcome with the gateway's status: SAS and the ANS kit read FHIR.
+pub(crate) fn refusal(refusal: &crate::Refusal<'_>) -> Response<Bytes> {
+    let code = match refusal.status {
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => "security",
+        StatusCode::METHOD_NOT_ALLOWED | StatusCode::NOT_FOUND => "not-supported",
+        StatusCode::PAYLOAD_TOO_LARGE => "too-long",
+        _ => "processing",
+    };
+    let body = json!({
+        "resourceType": "OperationOutcome",
+        "issue": [{
+            "severity": "error",
+            "code": code,
+            "diagnostics": refusal.detail,
+        }]
+    });
+    fhir_response(refusal.status, &body)
+}
+
 /// A FHIR JSON answer.
 pub(crate) fn fhir_response(status: StatusCode, body: &serde_json::Value) -> Response<Bytes> {
     // Serialising a Value cannot fail (string keys only); the fallback keeps the rule "never
