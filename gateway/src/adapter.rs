@@ -24,14 +24,7 @@ pub(crate) async fn call(
     request_id: &str,
 ) -> Result<Response<Body>, GatewayError> {
     let limit = route.settings.max_body_size;
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(GatewayError::PayloadTooLarge { limit });
-    }
+    crate::body::check_declared_length(req.headers(), limit)?;
     let origin = origin(req.uri(), req.headers());
     let (parts, body) = req.into_parts();
     let body: Bytes = Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX))

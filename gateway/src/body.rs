@@ -73,3 +73,19 @@ where
         self.inner.size_hint()
     }
 }
+
+/// Refuses a request whose declared `Content-Length` is over the route's limit, before a byte of
+/// the body is read.
+pub(crate) fn check_declared_length(
+    headers: &http::HeaderMap,
+    limit: u64,
+) -> Result<(), crate::problem::GatewayError> {
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return Err(crate::problem::GatewayError::PayloadTooLarge { limit });
+    }
+    Ok(())
+}

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::body::Body;
-use http::{Request, Response, Uri, header};
+use http::{Request, Response, Uri};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -47,14 +47,7 @@ pub(crate) async fn forward(
     ctx: &RequestContext,
 ) -> Result<Response<Body>, GatewayError> {
     let limit = route.settings.max_body_size;
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limit) {
-        return Err(GatewayError::PayloadTooLarge { limit });
-    }
+    crate::body::check_declared_length(req.headers(), limit)?;
     let (mut parts, body) = req.into_parts();
     parts.uri = upstream_uri(&upstream.settings.url, &route.settings, &parts.uri)?;
     // The upstream side speaks HTTP/1.1 whatever the caller spoke.

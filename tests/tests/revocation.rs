@@ -22,6 +22,19 @@ async fn admin_post(addr: std::net::SocketAddr, path: &str) -> u16 {
     sender.send_request(req).await.unwrap().status().as_u16()
 }
 
+/// A listener requiring client certificates, checking the CRL in file `crl` (which may not
+/// exist yet) under the soft policy: a missing CRL lets clients in.
+fn soft_crl_listener(crl: &std::path::Path) -> String {
+    let revocation = format!(
+        "trust_anchors: [root-ca.cer, intermediate-ca.cer]\n        revocation:\n          crl:\n            sources: [{}]\n            on_missing_at_start: start_degraded\n            on_stale: soft",
+        crl.display()
+    );
+    listener("required").replace(
+        "trust_anchors: [root-ca.cer, intermediate-ca.cer]",
+        &revocation,
+    )
+}
+
 #[tokio::test]
 async fn an_open_connection_is_refused_once_its_certificate_is_revoked() {
     let dir = std::env::temp_dir().join(format!("gw-revocation-{}", std::process::id()));
@@ -29,15 +42,8 @@ async fn an_open_connection_is_refused_once_its_certificate_is_revoked() {
     let crl = dir.join("intermediate.crl");
     let _ = std::fs::remove_file(&crl);
     // No CRL yet, soft policy: the `revoked` test certificate gets in (the "débrayage").
-    let revocation = format!(
-        "trust_anchors: [root-ca.cer, intermediate-ca.cer]\n        revocation:\n          crl:\n            sources: [{}]\n            on_missing_at_start: start_degraded\n            on_stale: soft",
-        crl.display()
-    );
     let gw = echo_gateway(
-        &listener("required").replace(
-            "trust_anchors: [root-ca.cer, intermediate-ca.cer]",
-            &revocation,
-        ),
+        &soft_crl_listener(&crl),
         "    name: any\n    path_prefix: /any\n    allow_any_verified_client: true\n",
     )
     .await;
@@ -88,15 +94,8 @@ async fn a_route_that_requires_good_refuses_what_a_soft_listener_lets_in() {
     // No CRL can be fetched and the listener is soft: every certificate's status is unknown, and
     // the listener's policy lets it in. The `require_good` route does not.
     let missing = std::env::temp_dir().join(format!("gw-no-crl-{}.crl", std::process::id()));
-    let revocation = format!(
-        "trust_anchors: [root-ca.cer, intermediate-ca.cer]\n        revocation:\n          crl:\n            sources: [{}]\n            on_missing_at_start: start_degraded\n            on_stale: soft",
-        missing.display()
-    );
     let gw = echo_gateway(
-        &listener("required").replace(
-            "trust_anchors: [root-ca.cer, intermediate-ca.cer]",
-            &revocation,
-        ),
+        &soft_crl_listener(&missing),
         "    name: lenient\n    path_prefix: /lenient\n    allow_any_verified_client: true\n  - handler: proxy\n    upstream: echo\n    name: strict\n    path_prefix: /strict\n    allow_any_verified_client: true\n    revocation: require_good\n",
     )
     .await;
