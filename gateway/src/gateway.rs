@@ -249,6 +249,17 @@ impl Inner {
                 "listeners were added, removed, renamed or moved".into(),
             ));
         }
+        // Revocation handles (CRLs, caches, refresh tasks) are started with the gateway: a
+        // changed setting would be silently ignored, so the reload says it needs a restart.
+        for l in &new.listeners {
+            let before = current.listeners.iter().find(|o| o.name == l.name);
+            if before.is_some_and(|o| o.revocation != l.revocation) {
+                return Err(ReloadError::NeedsRestart(format!(
+                    "the revocation settings of listener `{}` changed",
+                    l.name
+                )));
+            }
+        }
         if current.admin_bind != new.admin_bind {
             return Err(ReloadError::NeedsRestart("admin.bind changed".into()));
         }
@@ -257,8 +268,7 @@ impl Inner {
             store: Arc::clone(&self.store),
         };
         let runtime = Runtime::build(&new, &deps)?;
-        // Revocation handles keep their CRLs and caches across reloads; their settings are
-        // read at start only.
+        // Revocation handles keep their CRLs and caches across reloads.
         let mut configs = Vec::new();
         for l in &new.listeners {
             let config = match self.revocations.get(&l.name) {

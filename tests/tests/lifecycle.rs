@@ -130,6 +130,25 @@ async fn a_bad_reload_keeps_the_running_configuration() {
     let err = gw.reload_from_file(&env).unwrap_err().to_string();
     assert!(err.contains("restart the gateway"), "{err}");
 
+    // So does a change of revocation settings (the CRLs and caches are started with the gateway).
+    let crl = pki("crl/intermediate.crl");
+    std::fs::write(
+        &file,
+        config_with_route(upstream, "/old").replace(
+            "        trust_anchors:",
+            &format!(
+                "        revocation:\n          crl:\n            sources: [{}]\n        trust_anchors:",
+                crl.display()
+            ),
+        ),
+    )
+    .unwrap();
+    let err = gw.reload_from_file(&env).unwrap_err().to_string();
+    assert!(
+        err.contains("the revocation settings of listener `edge` changed"),
+        "{err}"
+    );
+
     std::fs::write(&file, config_with_route(upstream, "/new")).unwrap();
     gw.reload_from_file(&env).unwrap();
     let new = send(addr, Some("sas-recette"), false, get("/new/x"))

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// Everything a [`Revocation`](super::Revocation) handle is built from.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RevocationSettings {
     /// CRL checking; `None` turns CRLs off.
     pub crl: Option<CrlSettings>,
@@ -68,7 +68,7 @@ pub enum StalePolicy {
 }
 
 /// CRL settings of one trust store.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CrlSettings {
     /// Explicit sources.
     pub sources: Vec<CrlSource>,
@@ -130,7 +130,7 @@ pub enum OcspMode {
 }
 
 /// OCSP settings of one trust store.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OcspSettings {
     /// Off, soft or hard.
     pub mode: OcspMode,
