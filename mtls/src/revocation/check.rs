@@ -22,8 +22,6 @@ impl Inner {
         self.settings.combine == Combine::OcspWhenNoCrl && self.settings.ocsp.mode != OcspMode::Off
     }
 
-    /// CRL verdict; `label` is `crl_not_covered` when no CRL covers a certificate and OCSP may
-    /// decide instead.
     /// The certificates to check, digested once (parse, issuer lookup) so that repeated checks
     /// of one connection are hash lookups only.
     pub(super) fn prepare(&self, chain: &[CertificateDer<'_>]) -> PreparedChain {
@@ -33,6 +31,8 @@ impl Inner {
         }
     }
 
+    /// CRL verdict; `label` is `crl_not_covered` when no CRL covers a certificate and OCSP may
+    /// decide instead.
     pub(super) fn crl(&self, chain: &PreparedChain, now: Timestamp) -> Labelled {
         if self.settings.crl.is_none() {
             return Labelled::good();
