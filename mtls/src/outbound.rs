@@ -7,14 +7,14 @@
 //! standard webpki verifier. Adapters get an `Arc<rustls::ClientConfig>` they hand to their HTTP
 //! client (`reqwest::ClientBuilder::use_preconfigured_tls` or hyper-util) and never see PEM.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use rustls::RootCertStore;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::provider::{PROTOCOL_VERSIONS, crypto_provider};
-use crate::{TlsError, load_certificates, load_private_key};
+use crate::{TlsError, TrustAnchors, load_certificates, load_private_key};
 
 /// What an outbound identity is built from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,33 +73,17 @@ pub fn client_config(
     build(roots, chain, key, settings)
 }
 
-fn root_store(paths: &[PathBuf]) -> Result<RootCertStore, OutboundTlsError> {
-    if paths.is_empty() {
-        return Err(OutboundTlsError::NoTrustAnchors);
+/// The partner's anchors, loaded as a listener loads its own ([`TrustAnchors::from_files`]).
+fn root_store(paths: &[PathBuf]) -> Result<Arc<RootCertStore>, OutboundTlsError> {
+    match TrustAnchors::from_files(paths) {
+        Ok(anchors) => Ok(anchors.root_store()),
+        Err(TlsError::NoTrustAnchors) => Err(OutboundTlsError::NoTrustAnchors),
+        Err(e) => Err(OutboundTlsError::TrustAnchors(e)),
     }
-    let mut store = RootCertStore::empty();
-    for path in paths {
-        for cert in load_certificates(path).map_err(OutboundTlsError::TrustAnchors)? {
-            store
-                .add(cert)
-                .map_err(|e| bad_anchor(path, e.to_string()))?;
-        }
-    }
-    if store.is_empty() {
-        return Err(OutboundTlsError::NoTrustAnchors);
-    }
-    Ok(store)
-}
-
-fn bad_anchor(path: &Path, reason: String) -> OutboundTlsError {
-    OutboundTlsError::TrustAnchors(TlsError::BadTrustAnchor {
-        path: path.to_owned(),
-        reason,
-    })
 }
 
 fn build(
-    roots: RootCertStore,
+    roots: Arc<RootCertStore>,
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
     settings: &OutboundTlsSettings,
