@@ -202,9 +202,9 @@ impl AlertClient {
             StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT => {
                 let parsed: ErrorBody = serde_json::from_slice(&body)
                     .map_err(|e| UpstreamError::BadAnswer(format!("unreadable error body: {e}")))?;
-                Ok(parsed.errors)
-                    .map(|errors| errors.into_iter().map(problem).collect::<Vec<_>>())
-                    .and_then(|p| Err(UpstreamError::Rejected(p)))
+                Err(UpstreamError::Rejected(
+                    parsed.errors.into_iter().map(problem).collect(),
+                ))
             }
             StatusCode::SERVICE_UNAVAILABLE => Err(UpstreamError::Unavailable(
                 "503 from the alert service".into(),
