@@ -156,7 +156,7 @@ fn serve(settings: Settings, demo_upstream: Option<&str>) -> ExitCode {
             }
         }
         let is_demo = demo_upstream.is_some();
-        let reload_env: std::sync::Arc<dyn Env + Send + Sync> = if demo_upstream.is_some() {
+        let reload_env: std::sync::Arc<dyn Env + Send + Sync> = if is_demo {
             std::sync::Arc::new(DemoEnv)
         } else {
             std::sync::Arc::new(ProcessEnv)

@@ -9,7 +9,7 @@ use axum::body::Body;
 use http::{HeaderValue, Request, Response};
 use hyper::body::Incoming;
 
-use crate::config::{HandlerKind, RouteRevocation, RouteSettings, Settings};
+use crate::config::{RouteRevocation, RouteSettings, Settings};
 use crate::problem::GatewayError;
 use crate::proxy::{self, Upstream};
 use crate::server::ConnectionInfo;
@@ -60,25 +60,22 @@ impl Runtime {
             .collect();
         let mut tables: HashMap<String, Vec<Arc<Route>>> = HashMap::new();
         for route in &settings.routes {
-            let handler = match route.handler {
-                HandlerKind::Proxy => {
-                    // Validation guarantees the upstream exists for proxy routes.
+            // Validation guarantees adapter routes carry their settings and proxy routes an
+            // existing upstream.
+            let handler = match &route.adapter {
+                Some(adapter) => {
+                    Handler::Adapter(adapter.build(deps).map_err(|e| adapters::BuildError {
+                        key: format!("route `{}`: {}", route.name, e.key),
+                        reason: e.reason,
+                    })?)
+                }
+                None => {
                     let Some(upstream) = route.upstream.as_ref().and_then(|u| upstreams.get(u))
                     else {
                         continue;
                     };
                     Handler::Proxy(Arc::clone(upstream))
                 }
-                _ => match &route.adapter {
-                    Some(adapter) => {
-                        Handler::Adapter(adapter.build(deps).map_err(|e| adapters::BuildError {
-                            key: format!("route `{}`: {}", route.name, e.key),
-                            reason: e.reason,
-                        })?)
-                    }
-                    // Validation guarantees adapter routes carry their settings.
-                    None => continue,
-                },
             };
             tables
                 .entry(route.listener.clone())

@@ -12,44 +12,11 @@ use super::error::Collector;
 use super::raw::RawRoute;
 use super::{Env, HandlerKind, UpstreamSettings};
 
-/// The adapter settings of route `r` (`Some(None)` for a proxy route), or `None` when something
-/// was reported.
-pub(super) fn adapter(
-    c: &mut Collector,
-    key: &str,
-    r: &RawRoute,
-    base: &Path,
-    env: &dyn Env,
+/// The upstreams as adapters see them (adapters do not depend on the gateway's config types).
+pub(super) fn internal_services(
     upstreams: &BTreeMap<String, UpstreamSettings>,
-) -> Option<Option<AdapterSettings>> {
-    let blocks = [
-        (
-            HandlerKind::AsponeAlert,
-            "aspone_alert",
-            r.aspone_alert.is_some(),
-        ),
-        (HandlerKind::SasFhir, "sas_fhir", r.sas_fhir.is_some()),
-        (
-            HandlerKind::SasAppointments,
-            "sas_appointments",
-            r.sas_appointments.is_some(),
-        ),
-    ];
-    let mut misplaced = false;
-    for (kind, name, present) in blocks {
-        if present && kind != r.handler {
-            misplaced = true;
-            c.push(
-                format!("{key}.{name}"),
-                format!(
-                    "this block belongs to `handler: {}` routes, and this route's handler is `{}`",
-                    kind.as_str(),
-                    r.handler.as_str()
-                ),
-            );
-        }
-    }
-    let services: BTreeMap<String, InternalService> = upstreams
+) -> BTreeMap<String, InternalService> {
+    upstreams
         .iter()
         .map(|(name, u)| {
             let service = InternalService {
@@ -60,58 +27,86 @@ pub(super) fn adapter(
             };
             (name.clone(), service)
         })
-        .collect();
+        .collect()
+}
+
+/// The adapter settings of route `r` (`Some(None)` for a proxy route), or `None` when something
+/// was reported.
+pub(super) fn adapter(
+    c: &mut Collector,
+    key: &str,
+    r: &RawRoute,
+    base: &Path,
+    env: &dyn Env,
+    services: &BTreeMap<String, InternalService>,
+) -> Option<Option<AdapterSettings>> {
+    // Each adapter's block is named like its handler.
+    let blocks = [
+        (HandlerKind::AsponeAlert, r.aspone_alert.is_some()),
+        (HandlerKind::SasFhir, r.sas_fhir.is_some()),
+        (HandlerKind::SasAppointments, r.sas_appointments.is_some()),
+    ];
+    let handler = r.handler.as_str();
+    let mut misplaced = false;
+    for (kind, present) in blocks {
+        if present && kind != r.handler {
+            misplaced = true;
+            c.push(
+                format!("{key}.{}", kind.as_str()),
+                format!(
+                    "this block belongs to `handler: {}` routes, and this route's handler is `{handler}`",
+                    kind.as_str()
+                ),
+            );
+        }
+    }
     let lookup = |name: &str| env.var(name);
     let cx = BuildContext {
         env: &lookup,
         base_dir: base,
-        upstreams: &services,
+        upstreams: services,
         route_upstream: r.upstream.as_deref(),
-    };
-    let missing = |c: &mut Collector, name: &str| {
-        c.push(
-            format!("{key}.{name}"),
-            format!("a `handler: {name}` route needs its `{name}:` block"),
-        );
     };
     let built = match r.handler {
         HandlerKind::Proxy => Ok(None),
-        HandlerKind::AsponeAlert => match &r.aspone_alert {
-            Some(raw) => {
-                adapters::alert::validate(raw, &cx).map(|s| Some(AdapterSettings::Alert(s)))
-            }
-            None => {
-                missing(c, "aspone_alert");
-                return None;
-            }
-        },
-        HandlerKind::SasFhir => match &r.sas_fhir {
-            Some(raw) => {
-                adapters::sas::validate_inbound(raw, &cx).map(|s| Some(AdapterSettings::SasFhir(s)))
-            }
-            None => {
-                missing(c, "sas_fhir");
-                return None;
-            }
-        },
-        HandlerKind::SasAppointments => match &r.sas_appointments {
-            Some(raw) => adapters::sas::validate_outbound(raw, &cx)
-                .map(|s| Some(AdapterSettings::SasAppointments(s))),
-            None => {
-                missing(c, "sas_appointments");
-                return None;
-            }
-        },
+        HandlerKind::AsponeAlert => {
+            let raw = required(c, key, handler, r.aspone_alert.as_ref())?;
+            adapters::alert::validate(raw, &cx).map(|s| Some(AdapterSettings::Alert(s)))
+        }
+        HandlerKind::SasFhir => {
+            let raw = required(c, key, handler, r.sas_fhir.as_ref())?;
+            adapters::sas::validate_inbound(raw, &cx).map(|s| Some(AdapterSettings::SasFhir(s)))
+        }
+        HandlerKind::SasAppointments => {
+            let raw = required(c, key, handler, r.sas_appointments.as_ref())?;
+            adapters::sas::validate_outbound(raw, &cx)
+                .map(|s| Some(AdapterSettings::SasAppointments(s)))
+        }
     };
     match built {
         Ok(settings) if !misplaced => Some(settings),
         Ok(_) => None,
         Err(errors) => {
-            let name = r.handler.as_str();
             for FieldError { key: field, reason } in errors {
-                c.push(format!("{key}.{name}.{field}"), reason);
+                c.push(format!("{key}.{handler}.{field}"), reason);
             }
             None
         }
     }
+}
+
+/// The route's block for its handler, reporting its absence.
+fn required<'a, T>(
+    c: &mut Collector,
+    key: &str,
+    handler: &str,
+    block: Option<&'a T>,
+) -> Option<&'a T> {
+    if block.is_none() {
+        c.push(
+            format!("{key}.{handler}"),
+            format!("a `handler: {handler}` route needs its `{handler}:` block"),
+        );
+    }
+    block
 }

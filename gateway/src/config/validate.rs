@@ -307,6 +307,7 @@ fn routes(
     let mut names = HashSet::new();
     let mut prefixes = BTreeSet::new();
     let mut out = Vec::new();
+    let services = super::adapter::internal_services(upstreams);
     for (i, r) in raw.routes.iter().enumerate() {
         let key = format!("routes[{i}]");
         if !names.insert(r.name.clone()) {
@@ -385,7 +386,7 @@ fn routes(
             format!("{key}.timeout"),
             duration_or(r.timeout.as_deref(), default_timeout),
         );
-        let adapter = super::adapter::adapter(c, &key, r, base, env, upstreams);
+        let adapter = super::adapter::adapter(c, &key, r, base, env, &services);
         if let (Some(listener), Some(policy), Some(max_body_size), Some(timeout), Some(adapter)) =
             (listener, policy, max_body_size, timeout, adapter)
         {
