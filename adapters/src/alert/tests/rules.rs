@@ -26,6 +26,11 @@ fn ms(tp: &str, actif: &str, kind: &str, delai: &str, positif: &str) -> String {
     )
 }
 
+/// Asserts the body has no problem.
+fn none(op: Operation, inner: &str) {
+    assert_eq!(codes(op, inner), vec![], "for {inner}");
+}
+
 fn one(op: Operation, inner: &str, field: &str, code: &str) {
     let got = codes(op, inner);
     assert_eq!(got, vec![(field.to_owned(), code)], "for {inner}");
@@ -38,7 +43,7 @@ fn a_valid_update_has_no_problem() {
         ms("DUCS", "true", "AIS", "0", "true"),
         ms("TVA", "1", "ACS", "12", "0")
     );
-    assert_eq!(codes(Operation::UpdateAlertConfig, &inner), vec![]);
+    none(Operation::UpdateAlertConfig, &inner);
 }
 
 #[test]
@@ -127,12 +132,9 @@ fn enumerations() {
 
 #[test]
 fn dpae_means_due() {
-    assert_eq!(
-        codes(
-            Operation::UpdateAlertConfig,
-            &ms("DPAE", "true", "ARS", "0", "true")
-        ),
-        vec![]
+    none(
+        Operation::UpdateAlertConfig,
+        &ms("DPAE", "true", "ARS", "0", "true"),
     );
     assert_eq!(TeleProcedure::parse("DPAE"), Some(TeleProcedure::Due));
 }
@@ -167,19 +169,13 @@ fn annex_applicability() {
         "teleProcedureAlert[0].messageService[0].type",
         "NOT_APPLICABLE",
     );
-    assert_eq!(
-        codes(
-            Operation::UpdateAlertConfig,
-            &ms("OGA", "true", "AIS", "0", "true")
-        ),
-        vec![]
+    none(
+        Operation::UpdateAlertConfig,
+        &ms("OGA", "true", "AIS", "0", "true"),
     );
-    assert_eq!(
-        codes(
-            Operation::UpdateAlertConfig,
-            &ms("OGA", "true", "RCP", "0", "true")
-        ),
-        vec![]
+    none(
+        Operation::UpdateAlertConfig,
+        &ms("OGA", "true", "RCP", "0", "true"),
     );
 }
 
@@ -197,19 +193,13 @@ fn polarity() {
         "teleProcedureAlert[0].messageService[0].positif",
         "INVALID_POLARITY",
     );
-    assert_eq!(
-        codes(
-            Operation::UpdateAlertConfig,
-            &ms("TVA", "true", "ARS", "1", "false")
-        ),
-        vec![]
+    none(
+        Operation::UpdateAlertConfig,
+        &ms("TVA", "true", "ARS", "1", "false"),
     );
-    assert_eq!(
-        codes(
-            Operation::UpdateAlertConfig,
-            &ms("TVA", "true", "ARS", "1", "true")
-        ),
-        vec![]
+    none(
+        Operation::UpdateAlertConfig,
+        &ms("TVA", "true", "ARS", "1", "true"),
     );
 }
 
