@@ -82,7 +82,7 @@ LOADGEN="$TARGET_DIR/release/loadgen"
 GATEWAY="$GW_TARGET/release/gateway"
 
 # --- 2b. revocation material (BENCH_REVOCATION=on) -------------------------------------------
-GW_REVOCATION="" GW_REV_ROUTE="" NGX_REVOCATION=""
+GW_REVOCATION="" NGX_REVOCATION=""
 if [[ $REVOCATION == on ]]; then
     log "writing a 100,000-serial CRL and starting openssl ocsp on :$OCSP_PORT"
     (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release -q -p mtls --example write_big_crl)
@@ -96,15 +96,6 @@ if [[ $REVOCATION == on ]]; then
     PIDS+=($!)
     for _ in $(seq 100); do grep -qi "waiting for OCSP" "$TMP/ocsp.log" && break; sleep 0.1; done
     GW_REVOCATION="
-  - name: bench-rev
-    bind: 127.0.0.1:$GW_REV_PORT
-    tls:
-      cert: $PKI/server.pem
-      key: $PKI/server.key
-      session_cache_size: 0
-      client_auth:
-        mode: required
-        trust_anchors: [$PKI/ca-bundle.pem]
         revocation:
           scope: whole_chain
           combine: both
@@ -113,19 +104,7 @@ if [[ $REVOCATION == on ]]; then
           ocsp:
             mode: hard
             responder: http://127.0.0.1:$OCSP_PORT
-            timeout: 2s
-    handshake_timeout: 10s
-    max_connections: 4096"
-    GW_REV_ROUTE="
-  - name: sas-bench-rev
-    listener: bench-rev
-    path_prefix: /sas
-    methods: [GET, POST]
-    handler: proxy
-    upstream: bench
-    allowed_clients: [sas-recette]
-    max_body_size: 1MiB
-    timeout: 30s"
+            timeout: 2s"
     NGX_REVOCATION="ssl_crl $TMP/crls.pem;
         ssl_ocsp leaf;
         ssl_ocsp_responder http://127.0.0.1:$OCSP_PORT;
@@ -133,12 +112,10 @@ if [[ $REVOCATION == on ]]; then
 fi
 
 # --- 3. configs ----------------------------------------------------------------------------
-gw_level=info
-if [[ $ACCESS_LOG == off ]]; then gw_level=warn; fi
-cat >"$TMP/gateway.yaml" <<EOF
-listeners:
-  - name: bench
-    bind: 127.0.0.1:$GW_PORT
+gw_listener() { # name port client-auth-extra
+cat <<EOF
+  - name: $1
+    bind: 127.0.0.1:$2
     tls:
       cert: $PKI/server.pem
       key: $PKI/server.key
@@ -146,9 +123,30 @@ listeners:
       session_cache_size: 0
       client_auth:
         mode: required
-        trust_anchors: [$PKI/ca-bundle.pem]
+        trust_anchors: [$PKI/ca-bundle.pem]$3
     handshake_timeout: 10s
-    max_connections: 4096$GW_REVOCATION
+    max_connections: 4096
+EOF
+}
+gw_route() { # name listener
+cat <<EOF
+  - name: $1
+    listener: $2
+    path_prefix: /sas
+    methods: [GET, POST]
+    handler: proxy
+    upstream: bench
+    allowed_clients: [sas-recette]
+    max_body_size: 1MiB
+    timeout: 30s
+EOF
+}
+gw_level=info
+if [[ $ACCESS_LOG == off ]]; then gw_level=warn; fi
+cat >"$TMP/gateway.yaml" <<EOF
+listeners:
+$(gw_listener bench $GW_PORT "")
+$(if [[ $REVOCATION == on ]]; then gw_listener bench-rev $GW_REV_PORT "$GW_REVOCATION"; fi)
 clients:
   sas-recette:
     cn: sas-agregateur-recette
@@ -163,15 +161,8 @@ upstreams:
       max_idle_per_host: 64
       idle_timeout: 90s
 routes:
-  - name: sas-bench
-    listener: bench
-    path_prefix: /sas
-    methods: [GET, POST]
-    handler: proxy
-    upstream: bench
-    allowed_clients: [sas-recette]
-    max_body_size: 1MiB
-    timeout: 30s$GW_REV_ROUTE
+$(gw_route sas-bench bench)
+$(if [[ $REVOCATION == on ]]; then gw_route sas-bench-rev bench-rev; fi)
 admin:
   bind: 127.0.0.1:$ADMIN_PORT
 state:
