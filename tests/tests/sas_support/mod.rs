@@ -54,25 +54,9 @@ pub async fn fake_sas(cert: &str) -> FakeSas {
 
 /// The YAML of the SAS routes, with the planning service at `planning`.
 pub fn yaml(planning: SocketAddr, deadline: &str, outbound: Option<&Outbound<'_>>) -> String {
-    let mut y = format!(
-        r#"
-listeners:
-  - name: edge
-    bind: 127.0.0.1:0
-    tls:
-      cert: server.pem
-      key: server.key
-      client_auth:
-        mode: optional
-        trust_anchors: [root-ca.cer, intermediate-ca.cer]
-admin:
-  bind: 127.0.0.1:0
-clients:
-  sas-recette:
-    cn: sas-agregateur-recette
-    ou: "499700234190004"
-    environment: recette
-  internal-app:
+    let mut y = common::listener("optional");
+    y.push_str(&format!(
+        r#"  internal-app:
     cn: internal-app.test
     ou: INTERNAL-TEST
     environment: test
@@ -92,7 +76,7 @@ routes:
     sas_fhir:
       deadline: {deadline}
 "#
-    );
+    ));
     if let Some(o) = outbound {
         y.push_str(&format!(
             r#"
