@@ -69,10 +69,7 @@ async fn wrong_partner_digest() {
     )
     .await;
     assert_eq!(answer.status, 401);
-    assert_eq!(
-        answer.faultcode().as_deref(),
-        Some("wsse:FailedAuthentication")
-    );
+    answer.assert_fault("wsse:FailedAuthentication");
     // An unknown partner gets exactly the same answer.
     let unknown = call(
         &alert,
@@ -89,7 +86,7 @@ async fn replayed_nonce() {
     assert!(post(alert.addr, xml.clone()).await.is_success());
     let replay = post(alert.addr, xml).await;
     assert_eq!(replay.status, 401);
-    assert_eq!(replay.faultcode().as_deref(), Some("wsse:InvalidSecurity"));
+    replay.assert_fault("wsse:InvalidSecurity");
 }
 
 #[tokio::test]
@@ -103,7 +100,7 @@ async fn stale_created() {
     );
     let answer = call(&alert, &c).await;
     assert_eq!(answer.status, 401);
-    assert_eq!(answer.faultcode().as_deref(), Some("wsse:MessageExpired"));
+    answer.assert_fault("wsse:MessageExpired");
 }
 
 #[tokio::test]
@@ -114,7 +111,7 @@ async fn missing_security_header() {
     let end = xml.find("</wsse:Security>").unwrap() + "</wsse:Security>".len();
     let answer = post(alert.addr, format!("{}{}", &xml[..start], &xml[end..])).await;
     assert_eq!(answer.status, 401);
-    assert_eq!(answer.faultcode().as_deref(), Some("wsse:InvalidSecurity"));
+    answer.assert_fault("wsse:InvalidSecurity");
 }
 
 #[tokio::test]
@@ -126,7 +123,7 @@ async fn unknown_mandatory_header() {
     );
     let answer = post(alert.addr, xml).await;
     assert_eq!(answer.status, 400);
-    assert_eq!(answer.faultcode().as_deref(), Some("soap:MustUnderstand"));
+    answer.assert_fault("soap:MustUnderstand");
 }
 
 #[tokio::test]
@@ -134,10 +131,7 @@ async fn wrong_user_password() {
     let alert = start(Options::default()).await;
     let answer = call(&alert, &get("CPT01", "not-my-password")).await;
     assert_eq!(answer.status, 401);
-    assert_eq!(
-        answer.faultcode().as_deref(),
-        Some("tns:UserAuthenticationFailed")
-    );
+    answer.assert_fault("tns:UserAuthenticationFailed");
     // An unknown login gets the same answer.
     let unknown = call(&alert, &get("NOBODY", "not-my-password")).await;
     assert_eq!((unknown.status, unknown.body), (answer.status, answer.body));
@@ -167,12 +161,7 @@ async fn sso_expired() {
         ),
     )
     .await;
-    assert_eq!(
-        answer.faultcode().as_deref(),
-        Some("tns:UserAuthenticationFailed"),
-        "{}",
-        answer.body
-    );
+    answer.assert_fault("tns:UserAuthenticationFailed");
 }
 
 #[tokio::test]
@@ -183,12 +172,7 @@ async fn sso_with_another_partners_key() {
         &get("CPT01", &sso(SSO_KEY_B, "CPT01", Duration::ZERO)),
     )
     .await;
-    assert_eq!(
-        answer.faultcode().as_deref(),
-        Some("tns:UserAuthenticationFailed"),
-        "{}",
-        answer.body
-    );
+    answer.assert_fault("tns:UserAuthenticationFailed");
 }
 
 #[tokio::test]
@@ -199,12 +183,7 @@ async fn sso_refused_for_an_administrator() {
         &get("ADMINA", &sso(SSO_KEY_A, "ADMINA", Duration::ZERO)),
     )
     .await;
-    assert_eq!(
-        answer.faultcode().as_deref(),
-        Some("tns:UserAuthenticationFailed"),
-        "{}",
-        answer.body
-    );
+    answer.assert_fault("tns:UserAuthenticationFailed");
     // The same administrator with its password is fine.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert!(
@@ -303,10 +282,7 @@ async fn another_partners_account() {
         .partner("portal-b", "partner-b-secret");
     assert!(call(&alert, &b).await.is_success());
     let via_a = call(&alert, &get("BCPT01", "Primary-B1-pass")).await;
-    assert_eq!(
-        via_a.faultcode().as_deref(),
-        Some("tns:UserAuthenticationFailed")
-    );
+    via_a.assert_fault("tns:UserAuthenticationFailed");
 }
 
 /// A PHP-style token (reference §3): a 5-byte nonce without `EncodingType`, `Created` to the
@@ -336,10 +312,7 @@ async fn lenient_and_strict_partner_profiles() {
     assert!(lenient.is_success(), "{}", lenient.body);
     let strict = post(alert.addr, php_style(get("CPT01", "Primary-01-pass"))).await;
     assert_eq!(strict.status, 401);
-    assert_eq!(
-        strict.faultcode().as_deref(),
-        Some("wsse:InvalidSecurityToken")
-    );
+    strict.assert_fault("wsse:InvalidSecurityToken");
 }
 
 /// The gateway's own refusals on this route (body too large, wrong method) come back as SOAP
@@ -353,7 +326,7 @@ async fn gateway_refusals_are_soap_faults() {
     );
     let too_large = post(alert.addr, big).await;
     assert_eq!(too_large.status, 413, "{}", too_large.body);
-    assert_eq!(too_large.faultcode().as_deref(), Some("soap:Client"));
+    too_large.assert_fault("soap:Client");
     let put = http::Request::put("https://localhost/aspone/alert")
         .header("host", "localhost")
         .body(http_body_util::Full::new(bytes::Bytes::new()))

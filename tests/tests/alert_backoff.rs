@@ -9,77 +9,54 @@ mod common;
 
 use std::time::Duration;
 
-use alert_support::{Call, Options, call, post, start, unique_prefix};
+use alert_support::{Alert, Call, Options, call, post, start, unique_prefix};
 
 fn get(login: &str, password: &str) -> Call {
     Call::new(login, password, "getAlertConfig", "")
+}
+
+/// Asserts the login is refused with the user authentication fault.
+async fn assert_refused(alert: &Alert, login: &str, password: &str) {
+    call(alert, &get(login, password))
+        .await
+        .assert_fault("tns:UserAuthenticationFailed");
+}
+
+/// Asserts the call succeeds.
+async fn assert_accepted(alert: &Alert, login: &str, password: &str) {
+    let answer = call(alert, &get(login, password)).await;
+    assert!(answer.is_success(), "{}", answer.body);
 }
 
 #[tokio::test]
 async fn retry_refused_during_the_wait_then_accepted() {
     let alert = start(Options::default()).await;
     let wrong = call(&alert, &get("CPT02", "wrong")).await;
-    assert_eq!(
-        wrong.faultcode().as_deref(),
-        Some("tns:UserAuthenticationFailed")
-    );
+    wrong.assert_fault("tns:UserAuthenticationFailed");
     let during = call(&alert, &get("CPT02", "Primary-02-pass")).await;
     // Refused exactly like a wrong password, without looking at it.
     assert_eq!((during.status, &during.body), (wrong.status, &wrong.body));
     // Another login of the same partner is not affected.
-    assert!(
-        call(&alert, &get("CPT01", "Primary-01-pass"))
-            .await
-            .is_success()
-    );
+    assert_accepted(&alert, "CPT01", "Primary-01-pass").await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let after = call(&alert, &get("CPT02", "Primary-02-pass")).await;
-    assert!(after.is_success(), "{}", after.body);
+    assert_accepted(&alert, "CPT02", "Primary-02-pass").await;
 }
 
 #[tokio::test]
 async fn the_wait_grows_with_consecutive_failures() {
     let alert = start(Options::default()).await;
-    assert!(
-        call(&alert, &get("CPT02", "wrong"))
-            .await
-            .faultcode()
-            .is_some()
-    );
+    assert_refused(&alert, "CPT02", "wrong").await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert!(
-        call(&alert, &get("CPT02", "wrong-again"))
-            .await
-            .faultcode()
-            .is_some()
-    );
+    assert_refused(&alert, "CPT02", "wrong-again").await;
     // Two failures: 2 s. After 1.1 s the right password is still refused.
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert!(
-        call(&alert, &get("CPT02", "Primary-02-pass"))
-            .await
-            .faultcode()
-            .is_some()
-    );
+    assert_refused(&alert, "CPT02", "Primary-02-pass").await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    assert!(
-        call(&alert, &get("CPT02", "Primary-02-pass"))
-            .await
-            .is_success()
-    );
+    assert_accepted(&alert, "CPT02", "Primary-02-pass").await;
     // The success reset the count: one failure waits 1 s again.
-    assert!(
-        call(&alert, &get("CPT02", "wrong"))
-            .await
-            .faultcode()
-            .is_some()
-    );
+    assert_refused(&alert, "CPT02", "wrong").await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert!(
-        call(&alert, &get("CPT02", "Primary-02-pass"))
-            .await
-            .is_success()
-    );
+    assert_accepted(&alert, "CPT02", "Primary-02-pass").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -97,10 +74,7 @@ async fn the_count_is_shared_by_two_instances_on_redis() {
     })
     .await;
     let wrong = call(&first, &get("CPT01", "wrong")).await;
-    assert_eq!(
-        wrong.faultcode().as_deref(),
-        Some("tns:UserAuthenticationFailed")
-    );
+    wrong.assert_fault("tns:UserAuthenticationFailed");
     let other_instance = call(&second, &get("CPT01", "Primary-01-pass")).await;
     assert_eq!(
         other_instance.faultcode().as_deref(),
@@ -108,15 +82,11 @@ async fn the_count_is_shared_by_two_instances_on_redis() {
         "the second instance did not see the failure"
     );
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert!(
-        call(&second, &get("CPT01", "Primary-01-pass"))
-            .await
-            .is_success()
-    );
+    assert_accepted(&second, "CPT01", "Primary-01-pass").await;
 
     // The nonce cache is shared too: a message accepted by one instance is a replay for the other.
     let xml = get("CPT01", "Primary-01-pass").xml();
     assert!(post(first.addr, xml.clone()).await.is_success());
     let replay = post(second.addr, xml).await;
-    assert_eq!(replay.faultcode().as_deref(), Some("wsse:InvalidSecurity"));
+    replay.assert_fault("wsse:InvalidSecurity");
 }

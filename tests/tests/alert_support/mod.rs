@@ -262,6 +262,11 @@ impl Soap {
         Some(rest[open..close].to_owned())
     }
 
+    /// Asserts a SOAP fault with this `faultcode`.
+    pub fn assert_fault(&self, code: &str) {
+        assert_eq!(self.faultcode().as_deref(), Some(code), "{}", self.body);
+    }
+
     /// Asserts an in-band ERROR with exactly these (field, code) pairs.
     pub fn assert_problems(&self, expected: &[(&str, &str)]) {
         assert_eq!(self.status, 200, "{}", self.body);
