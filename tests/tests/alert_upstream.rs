@@ -7,7 +7,9 @@ mod common;
 
 use std::time::Duration;
 
-use alert_support::{Call, Options, call, delaying_front, start, upstream_config};
+use alert_support::{
+    Alert, Call, Options, call, delaying_front, demo_upstream, start, upstream_config,
+};
 
 fn switch_off() -> Call {
     Call::new(
@@ -18,28 +20,30 @@ fn switch_off() -> Call {
     )
 }
 
+/// A gateway whose alert service is at `upstream`, waited for `timeout`.
+async fn start_on(upstream: String, timeout: &'static str) -> Alert {
+    start(Options {
+        upstream: Some(upstream),
+        upstream_timeout: timeout,
+        ..Options::default()
+    })
+    .await
+}
+
 #[tokio::test]
 async fn upstream_down_is_a_503_fault() {
     let down = common::closed_port().await;
-    let alert = start(Options {
-        upstream: Some(format!("http://{down}")),
-        ..Options::default()
-    })
-    .await;
+    let alert = start_on(format!("http://{down}"), "5s").await;
     let answer = call(&alert, &switch_off()).await;
     assert_eq!(answer.status, 503, "{}", answer.body);
-    assert_eq!(answer.faultcode().as_deref(), Some("soap:Server"));
+    answer.assert_fault("soap:Server");
     assert!(answer.body.contains("nothing was changed"));
 }
 
 #[tokio::test]
 async fn a_dead_upstream_does_not_count_as_a_login_failure() {
     let down = common::closed_port().await;
-    let alert = start(Options {
-        upstream: Some(format!("http://{down}")),
-        ..Options::default()
-    })
-    .await;
+    let alert = start_on(format!("http://{down}"), "5s").await;
     assert_eq!(call(&alert, &switch_off()).await.status, 503);
     // Still 503 (the password was never judged), not the backoff's authentication fault.
     assert_eq!(call(&alert, &switch_off()).await.status, 503);
@@ -47,22 +51,14 @@ async fn a_dead_upstream_does_not_count_as_a_login_failure() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn slow_upstream_is_a_504_fault_and_the_change_is_never_applied() {
-    let real = demo_upstream::spawn("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let real = format!("http://{real}");
+    let real = demo_upstream().await;
     // Every call to the service (the login check included) arrives 1.5 s late; the route waits
     // 700 ms. The login check times out first, so the change is not even sent.
     let slow = delaying_front(real.clone(), Duration::from_millis(1500), None).await;
-    let alert = start(Options {
-        upstream: Some(slow),
-        upstream_timeout: "700ms",
-        ..Options::default()
-    })
-    .await;
+    let alert = start_on(slow, "700ms").await;
     let answer = call(&alert, &switch_off()).await;
     assert_eq!(answer.status, 504, "{}", answer.body);
-    assert_eq!(answer.faultcode().as_deref(), Some("soap:Server"));
+    answer.assert_fault("soap:Server");
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(
         upstream_config(&real, "portal-a", "CPT01").await["alertActive"],
@@ -72,10 +68,7 @@ async fn slow_upstream_is_a_504_fault_and_the_change_is_never_applied() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_change_arriving_after_the_gateway_gave_up_is_not_applied() {
-    let real = demo_upstream::spawn("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let real = format!("http://{real}");
+    let real = demo_upstream().await;
     // Only the PATCH is late: the login check passes, the change reaches the service after
     // the gateway answered 504, and the service refuses it (deadline passed).
     let slow = delaying_front(
@@ -84,12 +77,7 @@ async fn a_change_arriving_after_the_gateway_gave_up_is_not_applied() {
         Some(http::Method::PATCH),
     )
     .await;
-    let alert = start(Options {
-        upstream: Some(slow),
-        upstream_timeout: "700ms",
-        ..Options::default()
-    })
-    .await;
+    let alert = start_on(slow, "700ms").await;
     let answer = call(&alert, &switch_off()).await;
     assert_eq!(answer.status, 504, "{}", answer.body);
     tokio::time::sleep(Duration::from_millis(2000)).await;
@@ -99,11 +87,7 @@ async fn a_change_arriving_after_the_gateway_gave_up_is_not_applied() {
         "the late change was applied"
     );
     // Once the service is fast again, the same change goes through.
-    let fast = start(Options {
-        upstream: Some(real.clone()),
-        ..Options::default()
-    })
-    .await;
+    let fast = start_on(real.clone(), "5s").await;
     assert!(call(&fast, &switch_off()).await.is_success());
     assert_eq!(
         upstream_config(&real, "portal-a", "CPT01").await["alertActive"],

@@ -64,15 +64,18 @@ pub fn unique_prefix(test: &str) -> String {
     )
 }
 
+/// A fresh demo upstream; its `http://127.0.0.1:port`.
+pub async fn demo_upstream() -> String {
+    let addr = demo_upstream::spawn("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    format!("http://{addr}")
+}
+
 pub async fn start(opts: Options) -> Alert {
     let upstream = match opts.upstream {
         Some(u) => u,
-        None => {
-            let addr = demo_upstream::spawn("127.0.0.1:0".parse().unwrap())
-                .await
-                .unwrap();
-            format!("http://{addr}")
-        }
+        None => demo_upstream().await,
     };
     let state = match &opts.redis_prefix {
         Some(prefix) => format!(
