@@ -39,12 +39,8 @@ pub trait Adapter: Send + Sync + 'static {
 pub struct Refusal<'a> {
     /// The HTTP status the gateway chose.
     pub status: http::StatusCode,
-    /// A stable slug such as `client-not-allowed` or `payload-too-large`.
-    pub slug: &'a str,
     /// What the caller may be told (no internals).
     pub detail: &'a str,
-    /// The request id.
-    pub request_id: &'a str,
 }
 
 /// What the gateway knows about a request besides the request itself.
@@ -54,7 +50,7 @@ pub struct CallContext {
     pub request_id: String,
     /// The route's name, for logs.
     pub route_name: String,
-    /// The route's path prefix as configured (e.g. `/sas/recette/fhir`).
+    /// The route's path prefix as configured, without a trailing slash (e.g. `/sas/recette/fhir`).
     pub route_prefix: String,
     /// `https://host[:port]` as the caller addressed the gateway (Host header or authority),
     /// for addresses the answer must carry (WSDL endpoint, FHIR links, `Location`).

@@ -101,8 +101,7 @@ impl GatewayError {
         }
     }
 
-    /// A stable name for the refusal, in the problem type and for adapters.
-    pub(crate) fn slug(&self) -> &'static str {
+    fn slug(&self) -> &'static str {
         match self {
             Self::RouteNotFound => "route-not-found",
             Self::MethodNotAllowed { .. } => "method-not-allowed",

@@ -159,9 +159,7 @@ fn refusal(route: Option<&Route>, e: &GatewayError, request_id: &str) -> Respons
         let detail = e.public_detail();
         let rendered = adapter.render_refusal(&adapters::Refusal {
             status: e.status(),
-            slug: e.slug(),
             detail: &detail,
-            request_id,
         });
         if let Some(response) = rendered {
             return response.map(Body::from);
