@@ -62,23 +62,9 @@ pub(crate) fn parse_bound(text: &str, bound: Bound) -> Result<Timestamp, String>
 /// Formats an instant as the kit demands for slots: `YYYY-MM-DDThh:mm:ss.sss±hh:mm`, in
 /// Europe/Paris time (never `Z`).
 pub(crate) fn format_slot_time(ts: Timestamp) -> String {
-    let zoned = ts.to_zoned(paris().clone());
-    let offset = zoned.offset().seconds();
-    let sign = if offset < 0 { '-' } else { '+' };
-    let abs = offset.unsigned_abs();
-    let dt = zoned.datetime();
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}{sign}{:02}:{:02}",
-        dt.year(),
-        dt.month(),
-        dt.day(),
-        dt.hour(),
-        dt.minute(),
-        dt.second(),
-        dt.subsec_nanosecond() / 1_000_000,
-        abs / 3600,
-        (abs % 3600) / 60
-    )
+    ts.to_zoned(paris().clone())
+        .strftime("%Y-%m-%dT%H:%M:%S%.3f%:z")
+        .to_string()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,6 +221,9 @@ mod tests {
         let ts: Timestamp = "2026-07-01T08:00:00Z".parse().unwrap();
         assert_eq!(format_slot_time(ts), "2026-07-01T10:00:00.000+02:00");
         let ts: Timestamp = "2026-01-15T08:30:05.250Z".parse().unwrap();
+        assert_eq!(format_slot_time(ts), "2026-01-15T09:30:05.250+01:00");
+        // Below the millisecond is cut, never rounded up.
+        let ts: Timestamp = "2026-01-15T08:30:05.2509Z".parse().unwrap();
         assert_eq!(format_slot_time(ts), "2026-01-15T09:30:05.250+01:00");
     }
 }
