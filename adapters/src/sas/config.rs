@@ -118,19 +118,18 @@ pub struct OutboundSettings {
 
 /// Parses `250ms`, `3s` or `2m`.
 fn duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("`{text}` is not a duration such as 800ms, 3s or 1m");
     let t = text.trim();
     let (number, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration such as 800ms, 3s or 1m"))?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(n)),
-        "s" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n * 60)),
-        _ => Err(format!(
-            "`{text}` is not a duration such as 800ms, 3s or 1m"
-        )),
-    }
+    let n: u64 = number.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "ms" => return Ok(Duration::from_millis(n)),
+        "s" => Some(n),
+        // A count of minutes too large for u64 seconds is refused, not wrapped.
+        "m" => n.checked_mul(60),
+        _ => None,
+    };
+    secs.map(Duration::from_secs).ok_or_else(bad)
 }
 
 fn duration_or(

@@ -89,3 +89,14 @@ fn outbound_reports_every_problem_and_loads_the_material() {
     assert_eq!(ok.base_url, "https://localhost:9443/fhir");
     assert_eq!(ok.retry.max_attempts, 3);
 }
+
+#[test]
+fn durations_are_bounded_not_wrapped() {
+    assert_eq!(duration("250ms").unwrap(), Duration::from_millis(250));
+    assert_eq!(duration("3s").unwrap(), Duration::from_secs(3));
+    assert_eq!(duration("2m").unwrap(), Duration::from_secs(120));
+    assert!(duration("1h").is_err());
+    assert!(duration("5 s").is_err());
+    // u64::MAX / 60 + 1 minutes overflows: refused instead of a panic or a tiny wrapped value.
+    assert!(duration("307445734561825861m").is_err());
+}
