@@ -26,11 +26,12 @@ use clap::Parser;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls_pki_types::ServerName;
 use sha1::{Digest as _, Sha1};
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+mod support;
+
+use support::BoxError;
 
 const NS: &str = "http://www.cegedim.com/aspone/mb/webservices";
 const PARTNER: &str = "portal-a";
@@ -87,7 +88,7 @@ async fn bench(args: Args) -> Result<(), BoxError> {
     let upstream = demo_upstream::spawn("127.0.0.1:0".parse()?).await?;
     let gateway = start_gateway(&args.pki, upstream).await?;
     let addr = gateway.addr("portals").ok_or("no listener")?;
-    let tls = client_tls(&args.pki)?;
+    let tls = Arc::new(support::client_tls(&args.pki, "portal")?);
     let warmup = Duration::from_secs(1);
     let measured = Duration::from_secs(args.seconds);
 
@@ -357,23 +358,7 @@ fn envelope(counter: u64, body: &str) -> String {
     )
 }
 
-fn client_tls(pki: &std::path::Path) -> Result<Arc<rustls::ClientConfig>, BoxError> {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(pki.join("ca-bundle.pem"))? {
-        roots.add(cert?)?;
-    }
-    let chain: Vec<CertificateDer<'static>> =
-        CertificateDer::pem_file_iter(pki.join("clients/portal.pem"))?.collect::<Result<_, _>>()?;
-    let key = PrivateKeyDer::from_pem_file(pki.join("clients/portal.key"))?;
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::aws_lc_rs::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()?
-    .with_root_certificates(roots)
-    .with_client_auth_cert(chain, key)?;
-    Ok(Arc::new(config))
-}
-
+/// The gateway with one `aspone_alert` route in front of `upstream`.
 async fn start_gateway(
     pki: &std::path::Path,
     upstream: SocketAddr,
@@ -420,8 +405,5 @@ routes:
         [("BENCH_ALERT_SECRET".to_owned(), SECRET.to_owned())]
             .into_iter()
             .collect();
-    mtls::install_default_provider();
-    let settings = gateway::config::from_yaml(&yaml, &pki.join("bench.yaml"), pki, &env)
-        .map_err(|e| e.to_string())?;
-    Ok(gateway::Gateway::start(settings).await?)
+    support::start_gateway(&yaml, pki, &env).await
 }

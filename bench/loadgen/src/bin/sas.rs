@@ -29,10 +29,11 @@ use clap::Parser;
 use http_body_util::{BodyExt, Empty};
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls_pki_types::ServerName;
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+mod support;
+
+use support::BoxError;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -367,18 +368,7 @@ async fn fresh(
 }
 
 fn client_tls(pki: &Path) -> Result<Arc<rustls::ClientConfig>, BoxError> {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(pki.join("ca-bundle.pem"))? {
-        roots.add(cert?)?;
-    }
-    let chain: Vec<CertificateDer<'static>> =
-        CertificateDer::pem_file_iter(pki.join("clients/sas-recette.pem"))?
-            .collect::<Result<_, _>>()?;
-    let key = PrivateKeyDer::from_pem_file(pki.join("clients/sas-recette.key"))?;
-    let mut config = rustls::ClientConfig::builder_with_provider(mtls::crypto_provider())
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_client_auth_cert(chain, key)?;
+    let mut config = support::client_tls(pki, "sas-recette")?;
     // Every fresh connection is a full handshake, as for SAS's first call.
     config.resumption = rustls::client::Resumption::disabled();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
@@ -431,8 +421,5 @@ routes:
       deadline: 3s
 "#
     );
-    let env: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-    let settings = gateway::config::from_yaml(&yaml, &pki.join("bench.yaml"), pki, &env)
-        .map_err(|e| format!("bench config: {e}"))?;
-    Ok(gateway::Gateway::start(settings).await?)
+    support::start_gateway(&yaml, pki, &std::collections::HashMap::new()).await
 }
