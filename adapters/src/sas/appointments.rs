@@ -4,6 +4,8 @@
 //! client certificate. Only the conditional PUT is idempotent, so only it is retried (on
 //! transport failures and 502/503/504), with doubling backoff and a bound on attempts.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
 use jiff::Timestamp;
@@ -43,7 +45,11 @@ struct Operator {
 /// The outbound appointment service.
 pub struct OutboundService {
     http: reqwest::Client,
-    base_url: String,
+    /// `[base]/Appointment`, where a creation is POSTed.
+    create_url: String,
+    /// `[base]/Appointment?identifier=` and the encoded `vendor_system|`: an update's URL
+    /// but for the encoded appointment id.
+    update_url_prefix: String,
     vendor_system: String,
     retry: RetryPolicy,
 }
@@ -70,7 +76,12 @@ impl OutboundService {
             })?;
         Ok(Self {
             http,
-            base_url: settings.base_url,
+            create_url: format!("{}/Appointment", settings.base_url),
+            update_url_prefix: format!(
+                "{}/Appointment?identifier={}",
+                settings.base_url,
+                enc(&format!("{}|", settings.vendor_system))
+            ),
             vendor_system: settings.vendor_system,
             retry: settings.retry,
         })
@@ -103,14 +114,10 @@ impl OutboundService {
         };
         let body = Bytes::from(serde_json::to_vec(&fhir).unwrap_or_default());
         let (method, url, attempts_allowed) = match target {
-            None => (Method::POST, format!("{}/Appointment", self.base_url), 1),
+            None => (Method::POST, Cow::Borrowed(self.create_url.as_str()), 1),
             Some(_) => (
                 Method::PUT,
-                format!(
-                    "{}/Appointment?identifier={}",
-                    self.base_url,
-                    enc(&format!("{}|{id}", self.vendor_system))
-                ),
+                Cow::Owned(format!("{}{}", self.update_url_prefix, enc(&id))),
                 self.retry.max_attempts,
             ),
         };
