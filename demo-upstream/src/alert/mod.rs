@@ -83,6 +83,23 @@ pub fn router() -> Router {
         .with_state(state)
 }
 
+/// When a handler panicked while holding the accounts.
+fn poisoned() -> Response {
+    error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "INTERNAL",
+        "state poisoned",
+    )
+}
+
+fn not_found() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        "no such account for this partner",
+    )
+}
+
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
     (
         status,
@@ -114,11 +131,7 @@ async fn verify(
         );
     };
     let Ok(accounts) = state.lock() else {
-        return error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL",
-            "state poisoned",
-        );
+        return poisoned();
     };
     let account = accounts.get(&(partner.to_owned(), req.login.clone()));
     // A password, or an SSO login the gateway verified; nothing else authenticates.
@@ -175,19 +188,11 @@ async fn read(
     Path((partner, account)): Path<(String, String)>,
 ) -> Response {
     let Ok(accounts) = state.lock() else {
-        return error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL",
-            "state poisoned",
-        );
+        return poisoned();
     };
     match accounts.get(&(partner, account)) {
         Some(a) => body(a).into_response(),
-        None => error(
-            StatusCode::NOT_FOUND,
-            "NOT_FOUND",
-            "no such account for this partner",
-        ),
+        None => not_found(),
     }
 }
 
@@ -222,18 +227,10 @@ async fn change(
     Json(change): Json<Change>,
 ) -> Response {
     let Ok(mut accounts) = state.lock() else {
-        return error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL",
-            "state poisoned",
-        );
+        return poisoned();
     };
     let Some(a) = accounts.get_mut(&(partner, account)) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            "NOT_FOUND",
-            "no such account for this partner",
-        );
+        return not_found();
     };
     let (next, errors) = apply(a.role, &a.config, &change);
     if !errors.is_empty() {
