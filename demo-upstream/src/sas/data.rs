@@ -1,5 +1,7 @@
 //! The demo's practitioners, places, CPTS and SOS associations, and their slot pattern.
 
+use std::sync::LazyLock;
+
 use jiff::civil::{Date, Time};
 use jiff::{Timestamp, ToSpan, Zoned};
 use serde_json::{Value, json};
@@ -74,8 +76,14 @@ fn place(
     }
 }
 
-/// Every practitioner of the demo.
-pub(crate) fn practitioners() -> Vec<Practitioner> {
+/// Every practitioner of the demo: fixed data, built once (only the slots depend on the request
+/// and the time).
+pub(crate) fn practitioners() -> &'static [Practitioner] {
+    static ALL: LazyLock<Vec<Practitioner>> = LazyLock::new(build_practitioners);
+    &ALL
+}
+
+fn build_practitioners() -> Vec<Practitioner> {
     let mut all = vec![
         Practitioner {
             id: "pr-foret".into(),
