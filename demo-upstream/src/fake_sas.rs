@@ -27,7 +27,7 @@ use tokio::net::TcpListener;
 /// What the fake SAS is built from.
 #[derive(Debug, Clone)]
 pub struct FakeSasSettings {
-    /// Its server certificate chain and key.
+    /// Its server certificate chain (leaf first).
     pub cert: PathBuf,
     /// Its key.
     pub key: PathBuf,
