@@ -3,22 +3,17 @@
 //! refused; bad material gives a typed error.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::path::PathBuf;
+mod common;
+
 use std::sync::Arc;
 
+use common::{anchors, pki};
 use mtls::{
     ClientAuth, OutboundTlsError, OutboundTlsSettings, PeerIdentity, ServerTls, ServerTlsSettings,
-    TrustAnchors,
 };
 use rustls_pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-
-fn pki(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../certs-test/pki")
-        .join(path)
-}
 
 fn vendor(anchors: &[&str]) -> OutboundTlsSettings {
     OutboundTlsSettings {
@@ -34,9 +29,7 @@ async fn server(cert: &str) -> std::net::SocketAddr {
     let tls = ServerTls::build(&ServerTlsSettings {
         cert_chain: pki(&format!("{cert}.pem")),
         key: pki(&format!("{cert}.key")),
-        client_auth: ClientAuth::Required(
-            TrustAnchors::from_files(&[pki("ca-bundle.pem")]).unwrap(),
-        ),
+        client_auth: ClientAuth::Required(anchors()),
         session_cache_size: 0,
         revocation: None,
     })
