@@ -3,7 +3,7 @@
 /// Appends `text` escaped for element content. Characters XML cannot carry at all
 /// (controls other than tab, CR, LF; U+FFFE, U+FFFF) become U+FFFD so the output
 /// stays well-formed whatever the caller passes.
-pub(crate) fn push_text(out: &mut String, text: &str) {
+pub fn push_text(out: &mut String, text: &str) {
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -20,7 +20,7 @@ pub(crate) fn push_text(out: &mut String, text: &str) {
 /// Appends `value` escaped for a double-quoted attribute value. Tab, CR and LF are
 /// written as character references because attribute-value normalisation would
 /// otherwise turn them into spaces.
-pub(crate) fn push_attr(out: &mut String, value: &str) {
+pub fn push_attr(out: &mut String, value: &str) {
     for c in value.chars() {
         match c {
             '&' => out.push_str("&amp;"),

@@ -36,6 +36,7 @@ pub use envelope::{
     SoapVersion,
 };
 pub use envelope_error::EnvelopeError;
+pub use escape::{push_attr, push_text};
 pub use fault::{Fault, FaultCode, Subcode, write_response};
 pub use limits::Limits;
 pub use must_understand::{NotUnderstood, check_must_understand};

@@ -108,7 +108,7 @@ fn open(out: &mut String, ns: &str, op: Operation) {
     out.push('<');
     out.push_str(op.name());
     out.push_str("Response xmlns=\"");
-    escape(out, ns);
+    soap::push_attr(out, ns);
     out.push_str("\">");
 }
 
@@ -126,25 +126,8 @@ fn leaf(out: &mut String, name: &str, text: &str) {
     out.push('<');
     out.push_str(name);
     out.push('>');
-    escape(out, text);
+    soap::push_text(out, text);
     out.push_str("</");
     out.push_str(name);
     out.push('>');
-}
-
-/// Escapes text and attribute values; drops characters XML 1.0 cannot carry, so that an
-/// upstream string can never make the answer ill-formed.
-pub(crate) fn escape(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if c < ' ' || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
 }

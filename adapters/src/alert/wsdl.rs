@@ -8,7 +8,6 @@ use bytes::Bytes;
 use http::{Response, StatusCode, header};
 
 use crate::alert::config::DEFAULT_NAMESPACE;
-use crate::alert::response::escape;
 
 const WSDL: &str = include_str!("../../../wsdl/alert.wsdl");
 const XSD: &str = include_str!("../../../wsdl/alert.xsd");
@@ -38,7 +37,7 @@ impl Documents {
             _ => WSDL.to_owned(),
         };
         let mut escaped = String::new();
-        escape(&mut escaped, namespace);
+        soap::push_attr(&mut escaped, namespace);
         let wsdl = wsdl.replace(DEFAULT_NAMESPACE, &escaped);
         let (head, tail) = wsdl
             .split_once(PLACEHOLDER_ADDRESS)
@@ -54,7 +53,7 @@ impl Documents {
     pub(crate) fn wsdl(&self, address: &str) -> Response<Bytes> {
         let mut out = String::with_capacity(self.wsdl_head.len() + self.wsdl_tail.len() + 128);
         out.push_str(&self.wsdl_head);
-        escape(&mut out, address);
+        soap::push_attr(&mut out, address);
         out.push_str(&self.wsdl_tail);
         xml(Bytes::from(out))
     }
