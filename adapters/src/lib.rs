@@ -18,9 +18,11 @@ pub mod alert;
 mod context;
 mod internal;
 pub mod sas;
+mod units;
 
 pub use context::{
     Adapter, AdapterSettings, BoxFuture, BuildContext, BuildError, CallContext, Deps, FieldError,
     Refusal,
 };
 pub use internal::InternalService;
+pub use units::parse_duration;

@@ -311,27 +311,10 @@ fn env_secret(
 
 /// Parses an optional duration such as `500ms`, `5s`, `2m` or `1h`.
 fn duration_field(errors: &mut Vec<FieldError>, key: &str, text: Option<&str>) -> Option<Duration> {
-    let text = text?.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let factor = match unit {
-        "ms" => Some(1),
-        "s" => Some(1000),
-        "m" => Some(60_000),
-        "h" => Some(3_600_000),
-        _ => None,
-    };
-    match (number.parse::<u64>().ok(), factor) {
-        (Some(n), Some(f)) if n.checked_mul(f).is_some() => {
-            Some(Duration::from_millis(n.saturating_mul(f)))
-        }
-        _ => {
-            errors.push(FieldError::new(
-                key,
-                format!("`{text}` is not a duration (write for example `5s` or `500ms`)"),
-            ));
+    match crate::parse_duration(text?) {
+        Ok(d) => Some(d),
+        Err(reason) => {
+            errors.push(FieldError::new(key, reason));
             None
         }
     }

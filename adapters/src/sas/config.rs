@@ -117,28 +117,13 @@ pub struct OutboundSettings {
 }
 
 /// Parses `250ms`, `3s` or `2m`.
-fn duration(text: &str) -> Result<Duration, String> {
-    let bad = || format!("`{text}` is not a duration such as 800ms, 3s or 1m");
-    let t = text.trim();
-    let (number, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
-    let n: u64 = number.parse().map_err(|_| bad())?;
-    let secs = match unit {
-        "ms" => return Ok(Duration::from_millis(n)),
-        "s" => Some(n),
-        // A count of minutes too large for u64 seconds is refused, not wrapped.
-        "m" => n.checked_mul(60),
-        _ => None,
-    };
-    secs.map(Duration::from_secs).ok_or_else(bad)
-}
-
 fn duration_or(
     errors: &mut Vec<FieldError>,
     key: &str,
     value: Option<&str>,
     default: Duration,
 ) -> Duration {
-    match value.map(duration) {
+    match value.map(crate::parse_duration) {
         None => default,
         Some(Ok(d)) if !d.is_zero() => d,
         Some(Ok(_)) => {
