@@ -55,17 +55,13 @@ pub struct OutboundService {
 }
 
 impl OutboundService {
-    /// Builds the service: the vendor's client identity from the mtls crate, then the client.
+    /// Builds the HTTP client on the TLS configuration validation built.
     ///
     /// # Errors
-    /// When the client certificate, key or anchors cannot be used.
+    /// When the HTTP client cannot be built.
     pub fn new(settings: OutboundSettings, _deps: &Deps) -> Result<Self, BuildError> {
-        let tls = mtls::client_config(&settings.tls).map_err(|e| BuildError {
-            key: "sas_appointments.client_cert".into(),
-            reason: e.to_string(),
-        })?;
         let http = reqwest::Client::builder()
-            .use_preconfigured_tls((*tls).clone())
+            .use_preconfigured_tls((*settings.tls).clone())
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.request_timeout)
             .redirect(reqwest::redirect::Policy::none())

@@ -104,8 +104,9 @@ pub struct RetryPolicy {
 pub struct OutboundSettings {
     /// SAS FHIR base, without a trailing slash.
     pub base_url: String,
-    /// The vendor's client identity and the SAS trust anchors.
-    pub tls: mtls::OutboundTlsSettings,
+    /// The vendor's client identity and the SAS trust anchors, built (files read, key matched)
+    /// once, during validation.
+    pub tls: std::sync::Arc<rustls::ClientConfig>,
     /// `Appointment.identifier.system`.
     pub vendor_system: String,
     /// Connect timeout.
@@ -276,15 +277,19 @@ pub fn validate_outbound(
         trust_anchors: raw.trust_anchors.iter().map(|a| path(cx, a)).collect(),
         alpn: vec![b"http/1.1".to_vec()],
     };
+    let mut client_tls = None;
     if !cert.is_empty() && !key.is_empty() && !raw.trust_anchors.is_empty() {
         use mtls::OutboundTlsError as E;
-        if let Err(e) = mtls::client_config(&tls) {
-            let field = match e {
-                E::Certificate(_) | E::CertKeyMismatch { .. } => "client_cert",
-                E::Key(_) => "client_key",
-                E::TrustAnchors(_) | E::NoTrustAnchors | E::Rustls(_) => "trust_anchors",
-            };
-            errors.push(FieldError::new(field, e.to_string()));
+        match mtls::client_config(&tls) {
+            Ok(config) => client_tls = Some(config),
+            Err(e) => {
+                let field = match e {
+                    E::Certificate(_) | E::CertKeyMismatch { .. } => "client_cert",
+                    E::Key(_) => "client_key",
+                    E::TrustAnchors(_) | E::NoTrustAnchors | E::Rustls(_) => "trust_anchors",
+                };
+                errors.push(FieldError::new(field, e.to_string()));
+            }
         }
     }
     let connect_timeout = duration_or(
@@ -325,9 +330,10 @@ pub fn validate_outbound(
             "must not be below retry.initial_backoff",
         ));
     }
-    if !errors.is_empty() {
+    // Without a TLS config, a missing or unusable cert, key or anchor has been reported.
+    let Some(tls) = client_tls.filter(|_| errors.is_empty()) else {
         return Err(errors);
-    }
+    };
     Ok(OutboundSettings {
         base_url,
         tls,
