@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -85,17 +84,7 @@ pub async fn start(opts: Options) -> Alert {
     };
     let yaml = format!(
         r#"
-listeners:
-  - name: portals
-    bind: 127.0.0.1:0
-    tls:
-      cert: server.pem
-      key: server.key
-      client_auth:
-        mode: required
-        trust_anchors: [root-ca.cer, intermediate-ca.cer]
-admin:
-  bind: 127.0.0.1:0
+{listener}
 {state}
 upstreams:
   alert-service:
@@ -104,7 +93,7 @@ upstreams:
     request_timeout: {timeout}
 routes:
   - name: aspone-alert
-    listener: portals
+    listener: edge
     path_prefix: /aspone/alert
     methods: [GET, POST]
     handler: aspone_alert
@@ -125,6 +114,7 @@ routes:
           created_local_zone: Europe/Paris
           account_name_max_len: 20
 "#,
+        listener = common::listener("required"),
         timeout = opts.upstream_timeout,
         step = opts.backoff_step,
     );
@@ -138,12 +128,8 @@ routes:
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
-    mtls::install_default_provider();
-    let settings =
-        gateway::config::from_yaml(&yaml, Path::new("alert.yaml"), &common::pki_dir(), &env)
-            .unwrap_or_else(|e| panic!("invalid test config:\n{e}"));
-    let gateway = gateway::Gateway::start(settings).await.unwrap();
-    let addr = gateway.addr("portals").unwrap();
+    let gateway = common::start_with_env(&yaml, &env).await;
+    let addr = gateway.addr("edge").unwrap();
     Alert {
         gateway,
         addr,

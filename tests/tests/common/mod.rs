@@ -35,17 +35,25 @@ pub fn manifest(name: &str) -> serde_json::Value {
 
 /// Builds settings from YAML whose relative paths resolve in the test PKI folder.
 pub fn settings(yaml: &str) -> Result<gateway::config::Settings, gateway::config::ConfigErrors> {
-    gateway::config::from_yaml(
-        yaml,
-        Path::new("test.yaml"),
-        &pki_dir(),
-        &HashMap::<String, String>::new(),
-    )
+    settings_with_env(yaml, &HashMap::new())
+}
+
+/// [`settings`] with environment variables (the secrets a file names by variable).
+pub fn settings_with_env(
+    yaml: &str,
+    env: &HashMap<String, String>,
+) -> Result<gateway::config::Settings, gateway::config::ConfigErrors> {
+    gateway::config::from_yaml(yaml, Path::new("test.yaml"), &pki_dir(), env)
 }
 
 pub async fn start(yaml: &str) -> gateway::Gateway {
+    start_with_env(yaml, &HashMap::new()).await
+}
+
+/// [`start`] with environment variables.
+pub async fn start_with_env(yaml: &str, env: &HashMap<String, String>) -> gateway::Gateway {
     mtls::install_default_provider();
-    let s = settings(yaml).unwrap_or_else(|e| panic!("invalid test config:\n{e}"));
+    let s = settings_with_env(yaml, env).unwrap_or_else(|e| panic!("invalid test config:\n{e}"));
     gateway::Gateway::start(s).await.unwrap()
 }
 
