@@ -118,7 +118,7 @@ impl AlertClient {
             .build()?;
         Ok(Self {
             http,
-            base: service.base_url.trim_end_matches('/').to_owned(),
+            base: service.base_url.clone(),
             timeout: service.request_timeout,
         })
     }

@@ -89,9 +89,7 @@ impl OutboundService {
         ctx: &CallContext,
     ) -> (Result<Response<Bytes>, AppointmentError>, u32) {
         let path = req.uri().path();
-        let rel = path
-            .strip_prefix(ctx.route_prefix.trim_end_matches('/'))
-            .unwrap_or(path);
+        let rel = path.strip_prefix(ctx.route_prefix.as_str()).unwrap_or(path);
         let target = match (req.method(), rel.trim_end_matches('/')) {
             (&Method::POST, "/appointments") => None,
             (&Method::PUT, p)

@@ -59,11 +59,11 @@ impl InboundService {
     ) -> Result<Response<Bytes>, FhirError> {
         let path = req.uri().path();
         let rel = path
-            .strip_prefix(ctx.route_prefix.trim_end_matches('/'))
+            .strip_prefix(ctx.route_prefix.as_str())
             .unwrap_or(path)
             .trim_end_matches('/');
         let raw_query = req.uri().query().unwrap_or("");
-        let base = format!("{}{}", ctx.origin, ctx.route_prefix.trim_end_matches('/'));
+        let base = format!("{}{}", ctx.origin, ctx.route_prefix);
         let self_url = if raw_query.is_empty() {
             format!("{}{path}", ctx.origin)
         } else {
