@@ -313,10 +313,10 @@ fn transport(e: reqwest::Error) -> AppointmentError {
     if e.is_timeout() {
         return AppointmentError::Timeout;
     }
-    // A refused server certificate surfaces as a rustls error somewhere in the chain.
+    // A refused server certificate is a rustls error somewhere in the chain.
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
     while let Some(s) = source {
-        if s.to_string().contains("invalid peer certificate") {
+        if let Some(rustls::Error::InvalidCertificate(_)) = rustls_error(s) {
             tracing::warn!(error = %e, "SAS server certificate refused");
             return AppointmentError::ServerRefused;
         }
@@ -324,6 +324,19 @@ fn transport(e: reqwest::Error) -> AppointmentError {
     }
     tracing::warn!(error = %e, "SAS unreachable");
     AppointmentError::Unreachable
+}
+
+/// The rustls error `e` is or wraps. TLS errors reach us inside `io::Error`s (nested ones, from
+/// tokio-rustls then hyper-util), whose `source()` skips the error they wrap: look inside them
+/// with `get_ref`.
+fn rustls_error<'a>(mut e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    loop {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        let inner = e.downcast_ref::<std::io::Error>()?.get_ref()?;
+        e = inner;
+    }
 }
 
 fn answer(
