@@ -126,6 +126,8 @@ cat <<EOF
         trust_anchors: [$PKI/ca-bundle.pem]$3
     handshake_timeout: 10s
     max_connections: 4096
+    # The load generator is one address; nginx has no per-address cap either.
+    max_connections_per_address: 4096
 EOF
 }
 gw_route() { # name listener

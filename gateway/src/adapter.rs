@@ -7,7 +7,9 @@ use std::sync::Arc;
 use axum::body::Body;
 use bytes::Bytes;
 use http::{Request, Response, header};
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
+
+use crate::body::{BodyFaultCell, CallerBody};
 use hyper::body::Incoming;
 
 use crate::problem::GatewayError;
@@ -27,17 +29,24 @@ pub(crate) async fn call(
     crate::body::check_declared_length(req.headers(), limit)?;
     let origin = origin(req.uri(), req.headers());
     let (parts, body) = req.into_parts();
-    let body: Bytes = Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX))
+    let fault = BodyFaultCell::default();
+    let limits = crate::body::BodyLimits {
+        max_size: limit,
+        inactivity: conn.timeouts.request_body,
+        total: conn.timeouts.request,
+    };
+    let body: Bytes = match CallerBody::new(body, limits, Arc::clone(&fault))
         .collect()
         .await
-        .map_err(|e| {
-            if e.is::<http_body_util::LengthLimitError>() {
-                GatewayError::PayloadTooLarge { limit }
-            } else {
-                GatewayError::BodyUnreadable(e.to_string())
-            }
-        })?
-        .to_bytes();
+    {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) => {
+            return Err(fault
+                .get()
+                .cloned()
+                .map_or_else(|| GatewayError::BodyUnreadable(e.to_string()), Into::into));
+        }
+    };
     let ctx = adapters::CallContext {
         request_id: request_id.to_owned(),
         route_name: route.settings.name.clone(),

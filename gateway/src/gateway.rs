@@ -69,6 +69,8 @@ pub(crate) struct Inner {
     reload_env: Arc<dyn Env + Send + Sync>,
     runtime: Arc<ArcSwap<Runtime>>,
     tls: HashMap<String, Arc<ArcSwap<rustls::ServerConfig>>>,
+    /// Each listener's timeouts, replaced by reloads.
+    timeouts: HashMap<String, Arc<ArcSwap<crate::config::ConnectionTimeouts>>>,
     pub(crate) revocations: HashMap<String, Arc<mtls::Revocation>>,
     pub(crate) store: Arc<dyn state::StateStore>,
     addrs: HashMap<String, SocketAddr>,
@@ -106,6 +108,7 @@ impl Gateway {
         let runtime = Arc::new(ArcSwap::from_pointee(Runtime::build(&settings, &deps)?));
         let mut tasks = JoinSet::new();
         let mut tls = HashMap::new();
+        let mut timeouts = HashMap::new();
         let mut addrs = HashMap::new();
         let mut bound = Vec::new();
         let mut revocations = HashMap::new();
@@ -120,14 +123,16 @@ impl Gateway {
             };
             let (tcp, addr) = bind(format!("listener `{}`", l.name), l.bind).await?;
             let config = Arc::new(ArcSwap::new(server_config));
+            let listener_timeouts = Arc::new(ArcSwap::from_pointee(l.timeouts));
             tls.insert(l.name.clone(), Arc::clone(&config));
+            timeouts.insert(l.name.clone(), Arc::clone(&listener_timeouts));
             addrs.insert(l.name.clone(), addr);
             bound.push(server::Listener {
                 name: l.name.as_str().into(),
                 tcp,
                 tls: config,
-                handshake_timeout: l.handshake_timeout,
-                max_connections: l.max_connections,
+                timeouts: listener_timeouts,
+                caps: l.caps,
                 revocation,
             });
         }
@@ -137,6 +142,7 @@ impl Gateway {
             settings: Mutex::new(settings),
             runtime: Arc::clone(&runtime),
             tls,
+            timeouts,
             revocations,
             store,
             reload_env,
@@ -249,19 +255,8 @@ impl Inner {
                 "listeners were added, removed, renamed or moved".into(),
             ));
         }
-        // Revocation handles (CRLs, caches, refresh tasks) are started with the gateway: a
-        // changed setting would be silently ignored, so the reload says it needs a restart.
-        for l in &new.listeners {
-            let before = current.listeners.iter().find(|o| o.name == l.name);
-            if before.is_some_and(|o| o.revocation != l.revocation) {
-                return Err(ReloadError::NeedsRestart(format!(
-                    "the revocation settings of listener `{}` changed",
-                    l.name
-                )));
-            }
-        }
-        if current.admin_bind != new.admin_bind {
-            return Err(ReloadError::NeedsRestart("admin.bind changed".into()));
+        if let Some(key) = needs_restart(&current, &new) {
+            return Err(ReloadError::NeedsRestart(format!("{key} changed")));
         }
         // Build everything before swapping anything, so a failure leaves the running config whole.
         let deps = adapters::Deps {
@@ -283,11 +278,66 @@ impl Inner {
                 slot.store(config);
             }
         }
+        for l in &new.listeners {
+            if let Some(slot) = self.timeouts.get(&l.name) {
+                slot.store(Arc::new(l.timeouts));
+            }
+        }
         self.runtime.store(Arc::new(runtime));
         tracing::info!(file = %new.file.display(), routes = new.routes.len(), "configuration reloaded");
         *current = new;
         Ok(())
     }
+}
+
+/// The first setting that only a restart can apply, if the new file changes one. Everything
+/// else (routes, clients, upstreams, TLS material, timeouts) a reload applies.
+fn needs_restart(old: &Settings, new: &Settings) -> Option<String> {
+    for l in &new.listeners {
+        let Some(before) = old.listeners.iter().find(|o| o.name == l.name) else {
+            continue;
+        };
+        // Revocation handles (CRLs, caches, refresh tasks) and the connection caps' semaphores
+        // are started with the listener.
+        if before.revocation != l.revocation {
+            return Some(format!("the revocation settings of listener `{}`", l.name));
+        }
+        let caps = [
+            (
+                "max_connections",
+                before.caps.max_connections,
+                l.caps.max_connections,
+            ),
+            (
+                "max_connections_per_address",
+                before.caps.max_connections_per_address,
+                l.caps.max_connections_per_address,
+            ),
+            (
+                "max_connections_without_certificate",
+                before.caps.max_connections_without_certificate,
+                l.caps.max_connections_without_certificate,
+            ),
+        ];
+        if let Some((key, _, _)) = caps.iter().find(|(_, a, b)| a != b) {
+            return Some(format!("listener `{}`: {key}", l.name));
+        }
+    }
+    if old.admin_bind != new.admin_bind {
+        return Some("admin.bind".into());
+    }
+    // The store is built once and shared by adapters and policies.
+    if old.state != new.state {
+        return Some("state".into());
+    }
+    // The subscriber is installed once per process.
+    if old.logging != new.logging {
+        return Some("logging".into());
+    }
+    if old.shutdown_grace != new.shutdown_grace {
+        return Some("shutdown.grace_period".into());
+    }
+    None
 }
 
 async fn start_revocation(

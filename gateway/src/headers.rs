@@ -1,7 +1,8 @@
 //! Headers the gateway removes and sets on proxied traffic.
 //!
-//! Identity headers sent upstream (any incoming header with these names, or starting with
-//! `x-client-` or `x-gateway-`, is removed first so a caller cannot spoof them):
+//! Identity headers sent upstream (any incoming header with these names, or another proxy's
+//! identity convention listed in [`STRIPPED`] and [`STRIPPED_PREFIXES`], is removed first so a
+//! caller cannot spoof them):
 //!
 //! | header | value |
 //! |---|---|
@@ -23,6 +24,7 @@
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
+use crate::config::RouteHeaders;
 use crate::routing::RequestContext;
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1) plus the proxy ones, never forwarded.
@@ -54,21 +56,63 @@ fn remove_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
+/// Identity and routing headers of other proxies' conventions, removed from every request so
+/// that a service written for nginx, an AWS or Azure load balancer, IIS, Cloudflare or Envoy
+/// cannot be fooled by a caller sending them itself. Names starting with one of
+/// [`STRIPPED_PREFIXES`] go too. A route may add names (`strip_headers`).
+pub(crate) const STRIPPED: &[&str] = &[
+    "forwarded",
+    "client-cert",       // RFC 9440
+    "client-cert-chain", // RFC 9440
+    "x-arr-clientcert",  // IIS ARR
+    "x-real-ip",
+    "true-client-ip",
+    "cf-connecting-ip",
+    "x-cluster-client-ip",
+    "remote-user",
+    "x-user",
+    "x-partner",
+    "x-original-url", // IIS rewrite
+    "x-rewrite-url",  // IIS rewrite
+    "x-original-uri", // nginx auth_request
+    "x-original-host",
+    "x-original-forwarded-for",
+    "x-http-method-override", // would turn a route's allowed GET into a DELETE
+    "x-http-method",
+    "x-method-override",
+];
+
+/// Prefixes of removed header names (see [`STRIPPED`]).
+pub(crate) const STRIPPED_PREFIXES: &[&str] = &[
+    "x-client-",             // the gateway's own identity headers
+    "x-gateway-",            // the gateway's own routing headers
+    "x-forwarded-",          // X-Forwarded-For/-Proto/-Host/-Client-Cert…
+    "x-ssl-", // nginx, HAProxy conventions: X-SSL-Client-Cert, X-SSL-Client-S-DN, X-SSL-Cert
+    "ssl-client-", // Apache mod_ssl conventions
+    "x-tls-", // X-Tls-Client-Cert…
+    "x-amzn-mtls-", // AWS ALB mTLS
+    "x-amzn-oidc-", // AWS ALB authentication
+    "cf-client-", // Cloudflare
+    "x-ms-client-principal", // Azure App Service authentication
+    "x-envoy-", // Envoy internal headers (peer metadata, retries, timeouts)
+    "x-remote-", // X-Remote-User, X-Remote-Addr
+    "x-authenticated-", // X-Authenticated-User…
+];
+
+/// Whether a request header is one the gateway removes by default.
+pub(crate) fn is_stripped(name: &str) -> bool {
+    STRIPPED.contains(&name) || STRIPPED_PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
 /// Makes the caller's request headers fit to send upstream.
-pub(crate) fn prepare_request(headers: &mut HeaderMap, ctx: &RequestContext) {
+pub(crate) fn prepare_request(headers: &mut HeaderMap, ctx: &RequestContext, route: &RouteHeaders) {
     remove_hop_by_hop(headers);
     let original_host = headers
         .remove(header::HOST)
         .or_else(|| ctx.authority.clone());
     let spoofable: Vec<HeaderName> = headers
         .keys()
-        .filter(|k| {
-            let k = k.as_str();
-            k.starts_with("x-client-")
-                || k.starts_with("x-gateway-")
-                || k.starts_with("x-forwarded-")
-                || k == "forwarded"
-        })
+        .filter(|k| is_stripped(k.as_str()) || route.strip.contains(k))
         .cloned()
         .collect();
     for name in spoofable {
@@ -76,6 +120,14 @@ pub(crate) fn prepare_request(headers: &mut HeaderMap, ctx: &RequestContext) {
     }
     for (name, value) in &ctx.conn.connection_headers {
         headers.insert(name.clone(), value.clone());
+    }
+    if route.forward_client_cert
+        && let Some(cert) = &ctx.conn.client_cert
+    {
+        headers.insert(HeaderName::from_static("client-cert"), cert.leaf.clone());
+        if let Some(chain) = &cert.chain {
+            headers.insert(HeaderName::from_static("client-cert-chain"), chain.clone());
+        }
     }
     let mut set = |name: &'static str, value: &str| {
         headers.insert(HeaderName::from_static(name), encode(value));
@@ -88,6 +140,33 @@ pub(crate) fn prepare_request(headers: &mut HeaderMap, ctx: &RequestContext) {
     if let Some(host) = original_host {
         headers.insert(HeaderName::from_static("x-forwarded-host"), host);
     }
+}
+
+/// The client's certificates as RFC 9440 fields: `Client-Cert: :BASE64(leaf DER):` and
+/// `Client-Cert-Chain: :BASE64:, :BASE64:` (the rest of what it presented).
+#[derive(Debug, Clone)]
+pub(crate) struct ClientCertFields {
+    pub(crate) leaf: HeaderValue,
+    pub(crate) chain: Option<HeaderValue>,
+}
+
+/// Encodes the presented chain (leaf first) once per connection.
+pub(crate) fn client_cert_fields(
+    chain: &[rustls::pki_types::CertificateDer<'_>],
+) -> Option<ClientCertFields> {
+    use base64::Engine as _;
+    let item = |der: &rustls::pki_types::CertificateDer<'_>| {
+        format!(
+            ":{}:",
+            base64::engine::general_purpose::STANDARD.encode(der.as_ref())
+        )
+    };
+    let (leaf, rest) = chain.split_first()?;
+    let leaf = HeaderValue::from_str(&item(leaf)).ok()?;
+    let chain = (!rest.is_empty())
+        .then(|| rest.iter().map(item).collect::<Vec<_>>().join(", "))
+        .and_then(|v| HeaderValue::from_str(&v).ok());
+    Some(ClientCertFields { leaf, chain })
 }
 
 /// The headers that depend only on the connection (identity, peer), encoded once when it is
@@ -178,6 +257,49 @@ fn new_uuid() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn other_proxies_identity_conventions_are_stripped() {
+        for name in [
+            "x-ssl-client-cert",
+            "x-ssl-client-s-dn",
+            "x-ssl-client-verify",
+            "ssl-client-cert",
+            "ssl-client-verify",
+            "x-amzn-mtls-clientcert",
+            "x-amzn-mtls-clientcert-subject",
+            "x-arr-clientcert",
+            "client-cert",
+            "client-cert-chain",
+            "x-ssl-cert",
+            "x-tls-client-cert",
+            "cf-client-cert",
+            "x-real-ip",
+            "remote-user",
+            "x-remote-user",
+            "x-authenticated-user",
+            "x-user",
+            "x-partner",
+            "x-ms-client-principal-name",
+            "x-original-url",
+            "x-rewrite-url",
+            "x-envoy-peer-metadata",
+            "x-forwarded-client-cert",
+            "forwarded",
+            "x-http-method-override",
+        ] {
+            assert!(is_stripped(name), "{name} must be stripped");
+        }
+        for name in [
+            "content-type",
+            "soapaction",
+            "x-request-id",
+            "user-agent",
+            "authorization",
+        ] {
+            assert!(!is_stripped(name), "{name} must pass");
+        }
+    }
 
     #[test]
     fn encodes_non_ascii() {

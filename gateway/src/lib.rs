@@ -4,17 +4,21 @@
 
 mod adapter;
 mod admin;
+mod admission;
 mod body;
 pub mod cli;
 pub mod config;
 mod gateway;
 mod headers;
+mod linger;
+mod path;
 mod problem;
 mod proxy;
 mod routing;
 mod server;
 mod signals;
 mod telemetry;
+mod watchdog;
 
 pub use gateway::{Gateway, ReloadError, StartError};
 pub use problem::{Fault, GatewayError};

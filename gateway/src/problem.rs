@@ -51,6 +51,16 @@ pub enum GatewayError {
     /// The request body could not be read (the client went away or sent broken framing).
     #[error("request body could not be read: {0}")]
     BodyUnreadable(String),
+    /// The caller did not send its request (body) in time.
+    #[error("the request was not received within {after:?}")]
+    RequestTimeout {
+        /// The budget that ran out.
+        after: Duration,
+    },
+    /// The request path cannot be routed safely (dot-segments leaving the root, encoded
+    /// separators, backslashes).
+    #[error("{0}")]
+    BadPath(&'static str),
     /// The upstream could not be reached or failed before answering.
     #[error("upstream `{upstream}` failed: {reason}")]
     UpstreamUnavailable {
@@ -94,7 +104,8 @@ impl GatewayError {
             Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) | Self::Revoked { .. } => StatusCode::FORBIDDEN,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::BodyUnreadable(_) => StatusCode::BAD_REQUEST,
+            Self::BodyUnreadable(_) | Self::BadPath(_) => StatusCode::BAD_REQUEST,
+            Self::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Self::UpstreamUnavailable { .. } => StatusCode::BAD_GATEWAY,
             Self::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -110,6 +121,8 @@ impl GatewayError {
             Self::Revoked { .. } => "client-certificate-revoked",
             Self::PayloadTooLarge { .. } => "payload-too-large",
             Self::BodyUnreadable(_) => "body-unreadable",
+            Self::RequestTimeout { .. } => "request-timeout",
+            Self::BadPath(_) => "bad-path",
             Self::UpstreamUnavailable { .. } => "upstream-unavailable",
             Self::UpstreamTimeout { .. } => "upstream-timeout",
             Self::Internal(_) => "internal-error",

@@ -5,7 +5,6 @@
 //! [`crate::headers`]); whatever the caller sent under those names is dropped.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::body::Body;
 use http::{Request, Response, Uri};
@@ -14,7 +13,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use crate::body::LimitedBody;
+use crate::body::{BodyFaultCell, CallerBody};
 use crate::config::UpstreamSettings;
 use crate::headers;
 use crate::problem::GatewayError;
@@ -52,22 +51,27 @@ pub(crate) async fn forward(
     parts.uri = upstream_uri(&upstream.settings.url, &route.settings, &parts.uri)?;
     // The upstream side speaks HTTP/1.1 whatever the caller spoke.
     parts.version = http::Version::HTTP_11;
-    headers::prepare_request(&mut parts.headers, ctx);
-    let exceeded = Arc::new(AtomicBool::new(false));
-    let body = Body::new(LimitedBody::new(body, limit, Arc::clone(&exceeded)));
+    headers::prepare_request(&mut parts.headers, ctx, &route.settings.headers);
+    let fault = BodyFaultCell::default();
+    let body = Body::new(CallerBody::new(
+        body,
+        ctx.body_limits(limit),
+        Arc::clone(&fault),
+    ));
     let request = Request::from_parts(parts, body);
 
     let name = &upstream.settings.name;
     let sent = tokio::time::timeout(route.settings.timeout, upstream.client.request(request)).await;
+    // A body the caller broke makes the upstream request fail too: that is the caller's fault.
+    if let Some(fault) = fault.get() {
+        return Err(fault.clone().into());
+    }
     let response = match sent {
         Err(_) => {
             return Err(GatewayError::UpstreamTimeout {
                 upstream: name.clone(),
                 after: route.settings.timeout,
             });
-        }
-        Ok(Err(_)) if exceeded.load(Ordering::Relaxed) => {
-            return Err(GatewayError::PayloadTooLarge { limit });
         }
         Ok(Err(e)) => return Err(classify(name, upstream, &e)),
         Ok(Ok(response)) => response,

@@ -24,6 +24,17 @@ pub(crate) struct RequestContext {
     pub(crate) authority: Option<HeaderValue>,
 }
 
+impl RequestContext {
+    /// The limits the caller's body is read under: the route's size, the listener's timeouts.
+    pub(crate) fn body_limits(&self, max_size: u64) -> crate::body::BodyLimits {
+        crate::body::BodyLimits {
+            max_size,
+            inactivity: self.conn.timeouts.request_body,
+            total: self.conn.timeouts.request,
+        }
+    }
+}
+
 /// A route with its handler built.
 pub(crate) struct Route {
     pub(crate) settings: RouteSettings,
@@ -118,14 +129,21 @@ pub(crate) async fn handle(
     let request_id = headers::request_id(req.headers());
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    let route = runtime.find(&conn.listener, &path).cloned();
+    // Matched and forwarded in canonical form: what the route's policy saw is what the
+    // upstream gets (see `path`).
+    let (route, result) = match canonical(req) {
+        Err(e) => (None, Err(e)),
+        Ok(req) => match runtime.find(&conn.listener, req.uri().path()).cloned() {
+            None => (None, Err(GatewayError::RouteNotFound)),
+            Some(route) => {
+                let result = dispatch(&route, req, &conn, &request_id).await;
+                (Some(route), result)
+            }
+        },
+    };
     let route_name = route
         .as_ref()
         .map_or_else(|| "(none)".to_owned(), |r| r.settings.name.clone());
-    let result = match &route {
-        None => Err(GatewayError::RouteNotFound),
-        Some(route) => dispatch(route, req, &conn, &request_id).await,
-    };
     let (mut response, error) = match result {
         Ok(response) => (response, None),
         Err(e) => (refusal(route.as_deref(), &e, &request_id), Some(e)),
@@ -146,6 +164,29 @@ pub(crate) async fn handle(
         error: error.as_ref(),
     });
     response
+}
+
+/// The request with its path made canonical, or the reason it cannot be.
+fn canonical(req: Request<Incoming>) -> Result<Request<Incoming>, GatewayError> {
+    let normalized = match crate::path::normalize(req.uri().path()) {
+        Err(reason) => return Err(GatewayError::BadPath(reason)),
+        Ok(std::borrow::Cow::Borrowed(_)) => return Ok(req),
+        Ok(std::borrow::Cow::Owned(path)) => path,
+    };
+    let (mut parts, body) = req.into_parts();
+    let path_and_query = match parts.uri.query() {
+        Some(q) => format!("{normalized}?{q}"),
+        None => normalized,
+    };
+    let mut uri = parts.uri.into_parts();
+    uri.path_and_query = Some(
+        path_and_query
+            .parse()
+            .map_err(|_| GatewayError::BadPath("the path is not valid once normalised"))?,
+    );
+    parts.uri =
+        http::Uri::from_parts(uri).map_err(|_| GatewayError::BadPath("the path is not valid"))?;
+    Ok(Request::from_parts(parts, body))
 }
 
 /// The gateway's own refusal: in the route adapter's dialect when it renders one, otherwise

@@ -2,6 +2,7 @@
 //! every error with its file and key, then built into [`Settings`] (TLS material loaded).
 
 mod adapter;
+mod connection;
 mod error;
 mod raw;
 mod revocation;
@@ -13,6 +14,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use connection::{ConnectionCaps, ConnectionTimeouts};
 pub use error::{ConfigError, ConfigErrors};
 pub use raw::{Environment, HandlerKind, LogFormat, OnUnavailable, RouteRevocation, StateBackend};
 
@@ -75,10 +77,10 @@ pub struct ListenerSettings {
     pub tls_settings: mtls::ServerTlsSettings,
     /// Revocation checking of client certificates, if configured.
     pub revocation: Option<mtls::RevocationSettings>,
-    /// Longest time a TLS handshake may take.
-    pub handshake_timeout: Duration,
-    /// Most connections served at once; more wait in the kernel's backlog.
-    pub max_connections: usize,
+    /// How long each step of a connection may take (applied by a reload to new connections).
+    pub timeouts: ConnectionTimeouts,
+    /// How many connections may be open (read at start: a change needs a restart).
+    pub caps: ConnectionCaps,
 }
 
 /// One named client.
@@ -117,6 +119,17 @@ pub struct RouteSettings {
     pub revocation: RouteRevocation,
     /// The validated block of an adapter route (`None` for `proxy`).
     pub adapter: Option<adapters::AdapterSettings>,
+    /// What the route adds to the default header handling (proxy routes).
+    pub headers: RouteHeaders,
+}
+
+/// What a route adds to the default header handling.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RouteHeaders {
+    /// More request headers to remove (`strip_headers`).
+    pub strip: Vec<http::HeaderName>,
+    /// Whether to send RFC 9440 `Client-Cert` and `Client-Cert-Chain` upstream.
+    pub forward_client_cert: bool,
 }
 
 /// One upstream.
@@ -137,7 +150,7 @@ pub struct UpstreamSettings {
 }
 
 /// Shared state settings.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateSettings {
     /// Memory or Redis.
     pub backend: StateBackend,
@@ -154,7 +167,7 @@ pub struct StateSettings {
 }
 
 /// Logging settings.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoggingSettings {
     /// JSON or human.
     pub format: LogFormat,

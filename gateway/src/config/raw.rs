@@ -30,7 +30,15 @@ pub(crate) struct RawListener {
     pub(crate) bind: String,
     pub(crate) tls: RawServerTls,
     pub(crate) handshake_timeout: Option<String>,
+    pub(crate) header_read_timeout: Option<String>,
+    pub(crate) idle_timeout: Option<String>,
+    pub(crate) request_body_timeout: Option<String>,
+    pub(crate) request_timeout: Option<String>,
+    pub(crate) http2_keepalive_interval: Option<String>,
+    pub(crate) http2_keepalive_timeout: Option<String>,
     pub(crate) max_connections: Option<usize>,
+    pub(crate) max_connections_per_address: Option<usize>,
+    pub(crate) max_connections_without_certificate: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -200,6 +208,12 @@ pub(crate) struct RawRoute {
     pub(crate) max_body_size: Option<String>,
     pub(crate) timeout: Option<String>,
     pub(crate) revocation: Option<RouteRevocation>,
+    /// More request headers to remove before proxying, beside the default set.
+    #[serde(default)]
+    pub(crate) strip_headers: Vec<String>,
+    /// Send the client's certificate upstream as RFC 9440 `Client-Cert`/`Client-Cert-Chain`.
+    #[serde(default)]
+    pub(crate) forward_client_cert: bool,
     /// The block of a `handler: aspone_alert` route.
     pub(crate) aspone_alert: Option<adapters::alert::RawConfig>,
     /// The block of a `handler: sas_fhir` route.

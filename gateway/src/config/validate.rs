@@ -105,8 +105,9 @@ fn parse_addr(text: &str) -> Result<SocketAddr, String> {
         .map_err(|_| format!("`{text}` is not an address such as `127.0.0.1:8443` or `[::1]:8443`"))
 }
 
+/// Every timeout key goes through here: a zero timeout would fail every request.
 fn duration_or(value: Option<&str>, default: Duration) -> Result<Duration, String> {
-    value.map_or(Ok(default), parse_duration)
+    value.map_or(Ok(default), super::connection::positive_duration)
 }
 
 fn resolve(base: &Path, path: &str) -> PathBuf {
@@ -120,14 +121,13 @@ fn listener(
     base: &Path,
 ) -> Option<ListenerSettings> {
     let bind = c.check(format!("{key}.bind"), parse_addr(&l.bind));
-    let handshake_timeout = c.check(
-        format!("{key}.handshake_timeout"),
-        duration_or(l.handshake_timeout.as_deref(), Duration::from_secs(10)),
-    );
-    let max_connections = l.max_connections.unwrap_or(10_000);
-    if max_connections == 0 {
-        c.push(format!("{key}.max_connections"), "must be at least 1");
-    }
+    let mode = l
+        .tls
+        .client_auth
+        .as_ref()
+        .map_or(ClientAuthMode::None, |a| a.mode);
+    let timeouts = super::connection::timeouts(c, key, l);
+    let caps = super::connection::caps(c, key, l, mode);
     let client_auth = match &l.tls.client_auth {
         None => Some(mtls::ClientAuth::None),
         Some(auth) => {
@@ -199,8 +199,8 @@ fn listener(
         tls,
         tls_settings,
         revocation,
-        handshake_timeout: handshake_timeout?,
-        max_connections,
+        timeouts: timeouts?,
+        caps: caps?,
     })
 }
 
@@ -387,6 +387,7 @@ fn routes(
             duration_or(r.timeout.as_deref(), default_timeout),
         );
         let adapter = super::adapter::adapter(c, &key, r, base, env, &services);
+        let headers = route_headers(c, &key, r);
         if let (Some(listener), Some(policy), Some(max_body_size), Some(timeout), Some(adapter)) =
             (listener, policy, max_body_size, timeout, adapter)
         {
@@ -403,10 +404,36 @@ fn routes(
                 timeout,
                 revocation: r.revocation.unwrap_or_default(),
                 adapter,
+                headers,
             });
         }
     }
     out
+}
+
+fn route_headers(c: &mut Collector, key: &str, r: &RawRoute) -> super::RouteHeaders {
+    let strip = r
+        .strip_headers
+        .iter()
+        .enumerate()
+        .filter_map(|(j, name)| {
+            c.check(
+                format!("{key}.strip_headers[{j}]"),
+                http::HeaderName::from_bytes(name.as_bytes())
+                    .map_err(|_| format!("`{name}` is not a header name")),
+            )
+        })
+        .collect();
+    if r.forward_client_cert && r.allow_anonymous {
+        c.push(
+            format!("{key}.forward_client_cert"),
+            "an anonymous route has no client certificate to forward",
+        );
+    }
+    super::RouteHeaders {
+        strip,
+        forward_client_cert: r.forward_client_cert,
+    }
 }
 
 fn policy(

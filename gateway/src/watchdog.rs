@@ -1,0 +1,288 @@
+//! Connection lifetimes after the handshake: a connection that is idle for too long, or that
+//! takes too long to send a request's headers, is closed so that it cannot hold a slot that
+//! another client needs.
+//!
+//! hyper's own `header_read_timeout` starts when hyper waits for a request head, which includes
+//! the idle time between keep-alive requests: it cannot tell a slow request from an idle
+//! connection. The watchdog keeps the two apart. [`WatchedIo`] notes when the first byte of a
+//! request arrives on an HTTP/1.1 connection, [`RequestGuard`] when a request starts and when its
+//! response ends, and [`Activity::check`] turns that into a verdict; the connection task sleeps
+//! until the next deadline and acts on it (see `server.rs`).
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use crate::config::ConnectionTimeouts;
+
+/// What the watchdog decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Nothing due; check again after this long.
+    Wait(Duration),
+    /// No request in flight for `idle`: close gracefully (HTTP/2: GOAWAY).
+    Idle,
+    /// An HTTP/1.1 request's headers did not arrive within `header_read`: drop the connection.
+    HeaderTimeout,
+}
+
+/// What a connection is doing, shared by its I/O, its requests and its watchdog. Times are
+/// milliseconds since the connection was accepted, so that they fit in atomics.
+#[derive(Debug)]
+pub(crate) struct Activity {
+    origin: Instant,
+    /// Whether HTTP/1.1 head timing applies (HTTP/2 reads control frames while idle).
+    http1: bool,
+    in_flight: AtomicU32,
+    /// When the last request started or ended.
+    last_change: AtomicU64,
+    /// 1 + when the first byte of a request head arrived; 0 while none is awaited.
+    head_started: AtomicU64,
+}
+
+// === impl Activity ===
+
+impl Activity {
+    /// A connection whose handshake just ended. On HTTP/1.1 the first request's header clock
+    /// starts now: a connection that never sends a byte must not wait for the idle timeout.
+    pub(crate) fn new(http1: bool) -> Arc<Self> {
+        Arc::new(Self {
+            origin: Instant::now(),
+            http1,
+            in_flight: AtomicU32::new(0),
+            last_change: AtomicU64::new(0),
+            head_started: AtomicU64::new(u64::from(http1)),
+        })
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Bytes were read from the caller.
+    fn on_read(&self) {
+        if self.http1
+            && self.in_flight.load(Ordering::Relaxed) == 0
+            && self.head_started.load(Ordering::Relaxed) == 0
+        {
+            self.head_started
+                .store(self.now_ms().saturating_add(1), Ordering::Relaxed);
+        }
+    }
+
+    /// A request's head was parsed: its response is in flight until the guard drops.
+    pub(crate) fn request_started(self: &Arc<Self>) -> RequestGuard {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.head_started.store(0, Ordering::Relaxed);
+        self.last_change.store(self.now_ms(), Ordering::Relaxed);
+        RequestGuard(Arc::clone(self))
+    }
+
+    /// The verdict now.
+    pub(crate) fn check(&self, timeouts: &ConnectionTimeouts) -> Verdict {
+        self.verdict_at(self.now_ms(), timeouts)
+    }
+
+    fn verdict_at(&self, now: u64, t: &ConnectionTimeouts) -> Verdict {
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        if self.in_flight.load(Ordering::Relaxed) > 0 {
+            // A request's own timeouts (body, upstream) bound it; look again after `idle`.
+            return Verdict::Wait(t.idle);
+        }
+        let idle_deadline = self
+            .last_change
+            .load(Ordering::Relaxed)
+            .saturating_add(ms(t.idle));
+        let head = self.head_started.load(Ordering::Relaxed);
+        let head_deadline = (head > 0).then(|| (head - 1).saturating_add(ms(t.header_read)));
+        if head_deadline.is_some_and(|d| now >= d) {
+            return Verdict::HeaderTimeout;
+        }
+        if now >= idle_deadline {
+            return Verdict::Idle;
+        }
+        let next = head_deadline.map_or(idle_deadline, |d| d.min(idle_deadline));
+        // +1 ms: wake just past the deadline, not just before it.
+        Verdict::Wait(Duration::from_millis(next - now + 1))
+    }
+}
+
+/// Held while a request is in flight (until its response body ends or is dropped).
+#[derive(Debug)]
+pub(crate) struct RequestGuard(Arc<Activity>);
+
+impl Drop for RequestGuard {
+    fn drop(&mut self) {
+        let a = &self.0;
+        a.last_change.store(a.now_ms(), Ordering::Relaxed);
+        a.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that keeps its request counted as in flight until it ends or is dropped.
+    pub(crate) struct GuardedBody<B> {
+        #[pin]
+        inner: B,
+        guard: RequestGuard,
+    }
+}
+
+impl<B> GuardedBody<B> {
+    pub(crate) fn new(inner: B, guard: RequestGuard) -> Self {
+        Self { inner, guard }
+    }
+}
+
+impl<B: http_body::Body> http_body::Body for GuardedBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        self.project().inner.poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The caller's (decrypted) stream, noting reads for the watchdog.
+    pub(crate) struct WatchedIo<T> {
+        #[pin]
+        inner: T,
+        activity: Arc<Activity>,
+    }
+}
+
+impl<T> WatchedIo<T> {
+    pub(crate) fn new(inner: T, activity: Arc<Activity>) -> Self {
+        Self { inner, activity }
+    }
+}
+
+impl<T: AsyncRead> AsyncRead for WatchedIo<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.project();
+        let before = buf.filled().len();
+        let polled = this.inner.poll_read(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            this.activity.on_read();
+        }
+        polled
+    }
+}
+
+impl<T: AsyncWrite> AsyncWrite for WatchedIo<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.project().inner.poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.project().inner.poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.project().inner.poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.project().inner.poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timeouts() -> ConnectionTimeouts {
+        ConnectionTimeouts {
+            handshake: Duration::from_secs(10),
+            header_read: Duration::from_secs(10),
+            idle: Duration::from_secs(60),
+            request_body: Duration::from_secs(30),
+            request: Duration::from_secs(600),
+            http2_keepalive_interval: None,
+            http2_keepalive_timeout: Duration::from_secs(20),
+        }
+    }
+
+    #[test]
+    fn a_silent_http1_connection_gets_the_header_timeout_not_the_idle_one() {
+        let a = Activity::new(true);
+        let t = timeouts();
+        assert_eq!(
+            a.verdict_at(0, &t),
+            Verdict::Wait(Duration::from_millis(10_001))
+        );
+        assert_eq!(a.verdict_at(10_000, &t), Verdict::HeaderTimeout);
+    }
+
+    #[test]
+    fn a_silent_http2_connection_gets_the_idle_timeout() {
+        let a = Activity::new(false);
+        let t = timeouts();
+        assert_eq!(
+            a.verdict_at(59_999, &t),
+            Verdict::Wait(Duration::from_millis(2))
+        );
+        assert_eq!(a.verdict_at(60_000, &t), Verdict::Idle);
+        // HTTP/2 reads (PING, SETTINGS) never start a header clock.
+        a.on_read();
+        assert_eq!(a.head_started.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn keep_alive_is_idle_until_the_next_request_starts_arriving() {
+        let a = Activity::new(true);
+        let t = timeouts();
+        let guard = a.request_started();
+        assert_eq!(a.verdict_at(500_000, &t), Verdict::Wait(t.idle));
+        drop(guard);
+        let ended = a.last_change.load(Ordering::Relaxed);
+        // No byte since the response: idle, not a header timeout.
+        assert!(matches!(a.verdict_at(ended + 30_000, &t), Verdict::Wait(_)));
+        assert_eq!(a.verdict_at(ended + 60_000, &t), Verdict::Idle);
+        // A byte arrives: the header clock runs from then.
+        a.on_read();
+        let started = a.head_started.load(Ordering::Relaxed) - 1;
+        assert_eq!(a.verdict_at(started + 10_000, &t), Verdict::HeaderTimeout);
+    }
+
+    #[test]
+    fn body_bytes_of_a_request_in_flight_start_no_header_clock() {
+        let a = Activity::new(true);
+        let _guard = a.request_started();
+        a.on_read();
+        assert_eq!(a.head_started.load(Ordering::Relaxed), 0);
+    }
+}

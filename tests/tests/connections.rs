@@ -1,0 +1,309 @@
+//! Connection lifetimes and caps over real sockets: one client must not be able to hold the
+//! slots others need (slow headers, idle keep-alive, idle HTTP/2, a slow body, one address, a
+//! crowd of anonymous connections), and a refused certificate gets its alert, not a reset.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use common::*;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A gateway whose `/sas` route is open to sas-recette, with the listener keys given.
+async fn gateway_with(mode: &str, listener_keys: &str) -> gateway::Gateway {
+    let listener = listener(mode).replacen("    tls:\n", &format!("{listener_keys}    tls:\n"), 1);
+    echo_gateway(
+        &listener,
+        "    name: sas\n    path_prefix: /sas\n    allowed_clients: [sas-recette]\n    max_body_size: 1MiB\n",
+    )
+    .await
+}
+
+/// Reads until the gateway closes the connection; the time it took, or `None` if it stayed open
+/// for `within`.
+async fn closed_within<S: tokio::io::AsyncRead + Unpin>(
+    stream: &mut S,
+    within: Duration,
+) -> Option<Duration> {
+    let started = Instant::now();
+    let mut buf = [0u8; 1024];
+    tokio::time::timeout(within, async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return started.elapsed(),
+                Ok(_) => {}
+            }
+        }
+    })
+    .await
+    .ok()
+}
+
+async fn raw(
+    addr: SocketAddr,
+    client: Option<&str>,
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    connect(addr, client_config(client, &[b"http/1.1"]))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn slow_header_senders_are_cut_off_and_do_not_lock_others_out() {
+    // Every slot taken by a slowloris: without a header-read timeout the next client waits forever.
+    let gw = gateway_with(
+        "required",
+        "    max_connections: 4\n    max_connections_per_address: 4\n    header_read_timeout: 500ms\n",
+    )
+    .await;
+    let addr = gw.addr("edge").unwrap();
+    let mut slow = Vec::new();
+    for _ in 0..4 {
+        let mut s = raw(addr, Some("sas-recette")).await;
+        s.write_all(b"GET /sas/Slot HTTP/1.1\r\nHost: x\r\nX-a: ")
+            .await
+            .unwrap();
+        s.flush().await.unwrap();
+        slow.push(s);
+    }
+    let started = Instant::now();
+    let answer = tokio::time::timeout(
+        Duration::from_secs(5),
+        send(addr, Some("sas-recette"), false, get("/sas/Slot")),
+    )
+    .await
+    .expect("a normal request must get through once the slow ones are cut off")
+    .unwrap();
+    assert_eq!(answer.status, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    for mut s in slow {
+        let closed = closed_within(&mut s, Duration::from_secs(3)).await;
+        assert!(closed.is_some(), "a slow header sender stayed connected");
+    }
+    let metrics = gateway::prometheus().render();
+    assert!(metrics.contains(r#"reason="header_timeout""#), "{metrics}");
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_connection_that_never_sends_a_request_is_closed_after_the_header_timeout() {
+    let gw = gateway_with(
+        "required",
+        "    header_read_timeout: 300ms\n    idle_timeout: 30s\n",
+    )
+    .await;
+    let mut s = raw(gw.addr("edge").unwrap(), Some("sas-recette")).await;
+    let closed = closed_within(&mut s, Duration::from_secs(5)).await;
+    let took = closed.expect("a silent connection stayed open");
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn idle_http1_keep_alive_is_closed_after_the_idle_timeout_not_the_header_one() {
+    let gw = gateway_with(
+        "required",
+        "    header_read_timeout: 200ms\n    idle_timeout: 800ms\n",
+    )
+    .await;
+    let mut s = raw(gw.addr("edge").unwrap(), Some("sas-recette")).await;
+    s.write_all(b"GET /sas/a HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 16 * 1024];
+    let n = s.read(&mut buf).await.unwrap();
+    assert!(
+        buf[..n].starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    let started = Instant::now();
+    let closed = closed_within(&mut s, Duration::from_secs(5)).await;
+    let took = closed.expect("an idle keep-alive connection stayed open");
+    // Kept past the header timeout (nothing was being sent), closed at the idle one.
+    assert!(
+        took >= Duration::from_millis(600) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(4));
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn idle_http2_connections_are_closed_with_goaway() {
+    let gw = gateway_with("required", "    idle_timeout: 500ms\n").await;
+    let tls = connect(
+        gw.addr("edge").unwrap(),
+        client_config(Some("sas-recette"), &[b"h2"]),
+    )
+    .await
+    .unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls))
+            .await
+            .unwrap();
+    let driver = tokio::spawn(conn);
+    let response = sender.send_request(get("/sas/a")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    drop(response);
+    // The connection task ends when the gateway closes the connection.
+    let ended = tokio::time::timeout(Duration::from_secs(5), driver).await;
+    assert!(ended.is_ok(), "an idle HTTP/2 connection stayed open");
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn one_address_cannot_take_every_connection() {
+    let gw = gateway_with(
+        "required",
+        "    max_connections: 10\n    max_connections_per_address: 2\n",
+    )
+    .await;
+    let addr = gw.addr("edge").unwrap();
+    let first = raw(addr, Some("sas-recette")).await;
+    let _second = raw(addr, Some("sas-recette")).await;
+    let third = connect(addr, client_config(Some("sas-recette"), &[b"http/1.1"])).await;
+    assert!(
+        third.is_err(),
+        "a third connection from one address was accepted"
+    );
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let answer = send(addr, Some("sas-recette"), false, get("/sas/a"))
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.status, 200,
+        "a closed connection frees its address's slot"
+    );
+    let metrics = gateway::prometheus().render();
+    assert!(metrics.contains(r#"reason="per_address""#), "{metrics}");
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn anonymous_connections_cannot_starve_verified_clients() {
+    let gw = gateway_with(
+        "optional",
+        "    max_connections: 10\n    max_connections_per_address: 10\n    max_connections_without_certificate: 2\n",
+    )
+    .await;
+    let addr = gw.addr("edge").unwrap();
+    let _a = raw(addr, None).await;
+    let _b = raw(addr, None).await;
+    // The third anonymous connection completes its handshake, then is closed unanswered.
+    let mut c = raw(addr, None).await;
+    let _ = c.write_all(b"GET /sas/a HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    let mut buf = vec![0u8; 1024];
+    let got = tokio::time::timeout(Duration::from_secs(3), c.read(&mut buf))
+        .await
+        .unwrap();
+    assert!(
+        matches!(got, Ok(0) | Err(_)),
+        "a third anonymous connection was served"
+    );
+    let answer = send(addr, Some("sas-recette"), false, get("/sas/a"))
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 200, "a verified client is still served");
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_stalled_body_gets_408_and_a_broken_one_400_never_502() {
+    let gw = gateway_with("required", "    request_body_timeout: 300ms\n").await;
+    let addr = gw.addr("edge").unwrap();
+    let cases: [(&[u8], u16, &str); 3] = [
+        (
+            b"POST /sas/a HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789",
+            408,
+            "request-timeout",
+        ),
+        (
+            b"POST /sas/a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+            400,
+            "body-unreadable",
+        ),
+        (
+            b"POST /sas/a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\n0\n\n",
+            400,
+            "body-unreadable",
+        ),
+    ];
+    for (request, status, slug) in cases {
+        let mut s = raw(addr, Some("sas-recette")).await;
+        s.write_all(request).await.unwrap();
+        let mut buf = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut buf)).await;
+        let text = String::from_utf8_lossy(&buf);
+        assert!(
+            text.starts_with(&format!("HTTP/1.1 {status}")),
+            "{slug}: {text}"
+        );
+        assert!(
+            text.contains(&format!("urn:gateway:problem:{slug}")),
+            "{text}"
+        );
+    }
+    let metrics = gateway::prometheus().render();
+    assert!(
+        !metrics.contains(r#"gateway_upstream_errors_total{upstream="echo""#),
+        "the caller's fault was counted against the upstream: {metrics}"
+    );
+    gw.shutdown().await;
+}
+
+/// Under TLS 1.3 the client sends its request before it learns the verdict on its certificate:
+/// the gateway must let the alert arrive rather than reset the connection.
+#[tokio::test]
+async fn a_refused_certificate_gets_its_alert_even_with_a_request_in_flight() {
+    let gw = gateway_with("required", "").await;
+    let addr = gw.addr("edge").unwrap();
+    let body = vec![b'x'; 64 * 1024];
+    for round in 0..20 {
+        let mut s = raw(addr, Some("untrusted")).await;
+        let head = format!(
+            "POST /sas/a HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        // What curl does: write the request, and report the first error it meets. A reset
+        // would fail these writes (broken pipe) before the alert is ever read.
+        let written = async {
+            s.write_all(head.as_bytes()).await?;
+            for piece in body.chunks(8 * 1024) {
+                s.write_all(piece).await?;
+                s.flush().await?;
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            Ok::<_, std::io::Error>(())
+        }
+        .await;
+        if let Err(e) = written {
+            assert!(
+                describe(&e).contains("AlertReceived(UnknownCA)"),
+                "round {round}: the request could not be sent: {}",
+                describe(&e)
+            );
+            continue;
+        }
+        let mut buf = [0u8; 64];
+        let err = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+            .await
+            .unwrap()
+            .err()
+            .unwrap_or_else(|| panic!("round {round}: no error"));
+        let text = describe(&err);
+        assert!(
+            text.contains("AlertReceived(UnknownCA)"),
+            "round {round}: {text}"
+        );
+    }
+    gw.shutdown().await;
+}
