@@ -1,12 +1,15 @@
-//! In-memory demo implementation of the internal REST services the gateway fronts, used by
-//! `gateway demo` and by the end-to-end tests.
+//! Demo implementation of the internal REST services the gateway fronts, used by
+//! `gateway demo` and by the end-to-end tests: in memory, except the SecureEchange core's
+//! documents, which are kept on disk in a temporary directory ([`documents`]).
 //!
-//! For now it is an echo: every request is answered with what it carried (method, path, query,
-//! headers, and the body's length, SHA-256 and text), so the identity headers the gateway adds
-//! can be seen. The body is read as a stream and hashed on the fly: a 1 GiB upload costs no memory.
+//! Every other path is an echo: every request is answered with what it carried (method, path,
+//! query, headers, and the body's length, SHA-256 and text), so the identity headers the
+//! gateway adds can be seen. The body is read as a stream and hashed on the fly: a 1 GiB
+//! upload costs no memory.
 #![forbid(unsafe_code)]
 
 pub mod alert;
+pub mod documents;
 pub mod fake_sas;
 pub mod sas;
 
@@ -25,11 +28,20 @@ use tokio::net::TcpListener;
 const MAX_ECHOED_TEXT: usize = 64 * 1024;
 
 /// The demo upstream's routes: the alert service, the planning and regulator-account services,
-/// and the echo for every other path. Each call builds fresh in-memory data.
+/// the core's document API, and the echo for every other path. Each call builds fresh data
+/// (and a fresh document directory, deleted when the router is dropped).
 pub fn router() -> Router {
+    router_with(documents::router())
+}
+
+/// The demo upstream's routes with the given document API routes, e.g.
+/// [`documents::corrupting_router`], or [`documents::Documents::router`] to keep a handle on
+/// the store's files.
+pub fn router_with(documents: Router) -> Router {
     Router::new()
         .merge(alert::router())
         .merge(sas::router())
+        .merge(documents)
         .fallback(echo)
 }
 
@@ -46,10 +58,18 @@ pub async fn serve(listener: TcpListener) -> std::io::Result<()> {
 /// # Errors
 /// When the address cannot be bound.
 pub async fn spawn(addr: SocketAddr) -> std::io::Result<SocketAddr> {
+    spawn_with(addr, router()).await
+}
+
+/// Like [`spawn`], serving `app` (e.g. [`router_with`]) instead of [`router`].
+///
+/// # Errors
+/// When the address cannot be bound.
+pub async fn spawn_with(addr: SocketAddr, app: Router) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     tokio::spawn(async move {
-        if let Err(e) = serve(listener).await {
+        if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "demo upstream stopped");
         }
     });
