@@ -30,7 +30,8 @@ pub enum StateError {
         /// What is wrong.
         reason: &'static str,
     },
-    /// A zero TTL, which would store nothing (and which Redis refuses).
+    /// A zero TTL, which would store nothing (and which Redis refuses), or a quota
+    /// window whose end is not in the future.
     #[error("{operation} needs a TTL of at least 1 ms")]
     InvalidTtl {
         /// The operation.

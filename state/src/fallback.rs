@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::store::BoxFuture;
-use crate::{FailureRecord, MemoryStore, StateError, StateStore};
+use crate::{FailureRecord, MemoryStore, QuotaOutcome, StateError, StateStore};
 
 /// Behaviour when the shared store is unreachable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -14,8 +14,9 @@ pub enum OnUnavailable {
     #[default]
     Refuse,
     /// Use an in-memory store instead, with a loud warning each time. Replay
-    /// protection and login backoff then only cover this instance, and only what
-    /// it saw during the outage.
+    /// protection, login backoff and volume quotas then only cover this instance,
+    /// and only what it saw during the outage (a client may spend its quota again
+    /// on each instance).
     FallbackToMemory,
 }
 
@@ -72,7 +73,7 @@ impl<S: StateStore> FallbackStore<S> {
             %error,
             fallbacks_total = total,
             "shared state store unreachable: using the in-memory fallback; replay \
-             protection and login backoff now cover this instance only"
+             protection, login backoff and quotas now cover this instance only"
         );
         true
     }
@@ -124,6 +125,37 @@ impl<S: StateStore> StateStore for FallbackStore<S> {
         Box::pin(async move {
             match self.primary.reset(key).await {
                 Err(e) if self.use_memory(&e) => self.memory.reset_sync(key),
+                other => other,
+            }
+        })
+    }
+
+    fn consume<'a>(
+        &'a self,
+        key: &'a str,
+        amount: u64,
+        limit: u64,
+        window_end_unix_ms: i64,
+    ) -> BoxFuture<'a, Result<QuotaOutcome, StateError>> {
+        Box::pin(async move {
+            match self
+                .primary
+                .consume(key, amount, limit, window_end_unix_ms)
+                .await
+            {
+                Err(e) if self.use_memory(&e) => {
+                    self.memory
+                        .consume_sync(key, amount, limit, window_end_unix_ms)
+                }
+                other => other,
+            }
+        })
+    }
+
+    fn refund<'a>(&'a self, key: &'a str, amount: u64) -> BoxFuture<'a, Result<(), StateError>> {
+        Box::pin(async move {
+            match self.primary.refund(key, amount).await {
+                Err(e) if self.use_memory(&e) => self.memory.refund_sync(key, amount),
                 other => other,
             }
         })

@@ -1,8 +1,11 @@
-//! Shared state behind one small trait: nonce replay and failure counters, in memory or in Redis.
+//! Shared state behind one small trait: nonce replay, failure counters and volume
+//! quotas, in memory or in Redis.
 //!
 //! Every gateway instance must see the same nonces (a replay sent to another
-//! instance is still a replay) and the same login failure counters (an attacker
-//! must not multiply his attempts by the number of instances). [`StateStore`] is
+//! instance is still a replay), the same login failure counters (an attacker
+//! must not multiply his attempts by the number of instances) and the same volume
+//! quotas (a client's daily upload allowance is spent once, whichever instance
+//! receives the bytes: [`StateStore::consume`], [`QuotaOutcome`]). [`StateStore`] is
 //! the object-safe interface the gateway holds as `Arc<dyn StateStore>`;
 //! [`RedisStore`] is the shared implementation, [`MemoryStore`] the single-process
 //! one, and [`FallbackStore`] decides what happens when Redis is unreachable
@@ -22,4 +25,4 @@ pub use error::StateError;
 pub use fallback::{FallbackStore, OnUnavailable};
 pub use memory::MemoryStore;
 pub use redis::{RedisConfig, RedisStore};
-pub use store::{BoxFuture, FailureRecord, MAX_KEY_LEN, StateStore};
+pub use store::{BoxFuture, FailureRecord, MAX_KEY_LEN, MAX_QUOTA, QuotaOutcome, StateStore};

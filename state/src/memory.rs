@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::store::{BoxFuture, check_key, check_ttl};
-use crate::{FailureRecord, StateError, StateStore};
+use crate::store::{BoxFuture, check_key, check_ttl, check_window};
+use crate::{FailureRecord, MAX_QUOTA, QuotaOutcome, StateError, StateStore};
 
 // === impl ExpiringMap ===
 
@@ -47,6 +47,14 @@ impl<V> ExpiringMap<V> {
             self.remove(key);
         }
         self.entries.get(key).map(|e| &e.value)
+    }
+
+    /// The live value of `key`, to update in place (its deadline is kept).
+    fn get_mut(&mut self, key: &str, now: Instant) -> Option<&mut V> {
+        if self.entries.get(key).is_some_and(|e| e.deadline <= now) {
+            self.remove(key);
+        }
+        self.entries.get_mut(key).map(|e| &mut e.value)
     }
 
     fn insert(&mut self, key: &str, value: V, ttl: Duration, now: Instant) {
@@ -103,8 +111,9 @@ impl<V> ExpiringMap<V> {
 /// State kept in this process only: for tests, single-instance deployments, and
 /// as the fallback when Redis is unreachable.
 ///
-/// Each of the two tables (nonces, failure counters) holds at most `capacity`
-/// entries; see [`MemoryStore::new`] for what happens when one is full.
+/// Each of the three tables (nonces, failure counters, quota counters) holds at
+/// most `capacity` entries; see [`MemoryStore::new`] for what happens when one is
+/// full.
 #[derive(Debug)]
 pub struct MemoryStore {
     inner: Mutex<Tables>,
@@ -114,6 +123,14 @@ pub struct MemoryStore {
 struct Tables {
     nonces: ExpiringMap<()>,
     failures: ExpiringMap<FailureRecord>,
+    quotas: ExpiringMap<QuotaCounter>,
+}
+
+/// One quota counter; it lives in the table until `resets_at_unix_ms`.
+#[derive(Debug, Clone, Copy)]
+struct QuotaCounter {
+    used: u64,
+    resets_at_unix_ms: i64,
 }
 
 impl MemoryStore {
@@ -125,12 +142,15 @@ impl MemoryStore {
     /// When a table is full after purging expired entries, the entry closest to
     /// expiry is evicted. For the nonce table this means a replay of that (oldest)
     /// nonce would go unnoticed, so size the capacity above the number of requests
-    /// expected within one replay window.
+    /// expected within one replay window. For the quota table it means that key's
+    /// usage is forgotten (its quota starts again from 0), so size it above the
+    /// number of quota keys active within one window.
     pub fn new(capacity: usize) -> Self {
         Self {
             inner: Mutex::new(Tables {
                 nonces: ExpiringMap::new(capacity),
                 failures: ExpiringMap::new(capacity),
+                quotas: ExpiringMap::new(capacity),
             }),
         }
     }
@@ -211,16 +231,84 @@ impl MemoryStore {
         Ok(())
     }
 
+    /// Synchronous [`StateStore::consume`]. The window end is compared with this
+    /// host's clock once, to set the counter's deadline; from then on the counter
+    /// expires on the monotonic clock.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError::InvalidKey`] or [`StateError::InvalidTtl`] (a window end not in
+    /// the future).
+    pub fn consume_sync(
+        &self,
+        key: &str,
+        amount: u64,
+        limit: u64,
+        window_end_unix_ms: i64,
+    ) -> Result<QuotaOutcome, StateError> {
+        check_key(key)?;
+        let ttl = check_window(window_end_unix_ms, "consume")?;
+        // `used + amount <= limit`, without overflow.
+        let room = limit.min(MAX_QUOTA).checked_sub(amount);
+        let fits = |used: u64| room.is_some_and(|room| used <= room);
+        let now = Instant::now();
+        let mut tables = self.tables();
+        if let Some(counter) = tables.quotas.get_mut(key, now) {
+            let allowed = fits(counter.used);
+            if allowed {
+                counter.used += amount;
+            }
+            return Ok(QuotaOutcome {
+                allowed,
+                used: counter.used,
+                resets_at_unix_ms: counter.resets_at_unix_ms,
+            });
+        }
+        let allowed = fits(0);
+        // Neither a read (amount 0) nor a refusal creates a counter.
+        if allowed && amount > 0 {
+            let counter = QuotaCounter {
+                used: amount,
+                resets_at_unix_ms: window_end_unix_ms,
+            };
+            tables.quotas.insert(key, counter, ttl, now);
+        }
+        Ok(QuotaOutcome {
+            allowed,
+            used: if allowed { amount } else { 0 },
+            resets_at_unix_ms: window_end_unix_ms,
+        })
+    }
+
+    /// Synchronous [`StateStore::refund`].
+    ///
+    /// # Errors
+    ///
+    /// [`StateError::InvalidKey`].
+    pub fn refund_sync(&self, key: &str, amount: u64) -> Result<(), StateError> {
+        check_key(key)?;
+        if let Some(counter) = self.tables().quotas.get_mut(key, Instant::now()) {
+            counter.used = counter.used.saturating_sub(amount);
+        }
+        Ok(())
+    }
+
     /// Number of entries currently held (nonces, failure counters), expired ones
-    /// not yet purged included.
+    /// not yet purged included. Quota counters: [`MemoryStore::quotas_len`].
     pub fn len(&self) -> (usize, usize) {
         let tables = self.tables();
         (tables.nonces.len(), tables.failures.len())
     }
 
-    /// Whether both tables are empty.
+    /// Number of quota counters currently held, expired ones not yet purged
+    /// included.
+    pub fn quotas_len(&self) -> usize {
+        self.tables().quotas.len()
+    }
+
+    /// Whether all three tables are empty.
     pub fn is_empty(&self) -> bool {
-        self.len() == (0, 0)
+        self.len() == (0, 0) && self.quotas_len() == 0
     }
 }
 
@@ -259,6 +347,25 @@ impl StateStore for MemoryStore {
 
     fn reset<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StateError>> {
         Box::pin(std::future::ready(self.reset_sync(key)))
+    }
+
+    fn consume<'a>(
+        &'a self,
+        key: &'a str,
+        amount: u64,
+        limit: u64,
+        window_end_unix_ms: i64,
+    ) -> BoxFuture<'a, Result<QuotaOutcome, StateError>> {
+        Box::pin(std::future::ready(self.consume_sync(
+            key,
+            amount,
+            limit,
+            window_end_unix_ms,
+        )))
+    }
+
+    fn refund<'a>(&'a self, key: &'a str, amount: u64) -> BoxFuture<'a, Result<(), StateError>> {
+        Box::pin(std::future::ready(self.refund_sync(key, amount)))
     }
 
     fn ping(&self) -> BoxFuture<'_, Result<(), StateError>> {
@@ -300,6 +407,72 @@ mod tests {
             .seen_or_insert_sync("d", Duration::from_secs(60))
             .unwrap();
         assert_eq!(store.len(), (1, 0));
+    }
+
+    fn unix_ms_in(d: Duration) -> i64 {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        i64::try_from((now + d).as_millis()).unwrap()
+    }
+
+    #[test]
+    fn full_quota_table_evicts_the_counter_closest_to_expiry() {
+        let store = MemoryStore::new(2);
+        let soon = unix_ms_in(Duration::from_secs(30));
+        let late = unix_ms_in(Duration::from_secs(60));
+        store.consume_sync("a", 10, 100, late).unwrap();
+        store.consume_sync("b", 20, 100, soon).unwrap();
+        store.consume_sync("c", 30, 100, late).unwrap();
+        assert_eq!(store.quotas_len(), 2);
+        assert_eq!(store.len(), (0, 0), "other tables untouched");
+        // "b" ended soonest, so it went (its usage starts again from 0).
+        assert_eq!(store.consume_sync("b", 0, 100, soon).unwrap().used, 0);
+        assert_eq!(store.consume_sync("a", 0, 100, late).unwrap().used, 10);
+        assert_eq!(store.consume_sync("c", 0, 100, late).unwrap().used, 30);
+    }
+
+    #[test]
+    fn expired_quota_counters_are_purged_on_insert() {
+        let store = MemoryStore::new(10);
+        let soon = unix_ms_in(Duration::from_millis(30));
+        for key in ["a", "b", "c"] {
+            store.consume_sync(key, 1, 10, soon).unwrap();
+        }
+        assert_eq!(store.quotas_len(), 3);
+        std::thread::sleep(Duration::from_millis(60));
+        store
+            .consume_sync("d", 1, 10, unix_ms_in(Duration::from_secs(60)))
+            .unwrap();
+        assert_eq!(store.quotas_len(), 1);
+    }
+
+    #[test]
+    fn reads_refusals_and_refunds_create_no_counter() {
+        let store = MemoryStore::default();
+        let end = unix_ms_in(Duration::from_secs(60));
+        assert!(store.consume_sync("q", 0, 10, end).unwrap().allowed);
+        assert!(!store.consume_sync("q", 11, 10, end).unwrap().allowed);
+        store.refund_sync("q", 5).unwrap();
+        assert!(store.is_empty());
+    }
+
+    #[test]
+    fn huge_limits_and_amounts_do_not_overflow() {
+        let store = MemoryStore::default();
+        let end = unix_ms_in(Duration::from_secs(60));
+        let first = store
+            .consume_sync("q", MAX_QUOTA - 1, u64::MAX, end)
+            .unwrap();
+        assert_eq!((first.allowed, first.used), (true, MAX_QUOTA - 1));
+        let full = store.consume_sync("q", 1, u64::MAX, end).unwrap();
+        assert_eq!((full.allowed, full.used), (true, MAX_QUOTA));
+        let over = store.consume_sync("q", 1, u64::MAX, end).unwrap();
+        assert_eq!((over.allowed, over.used), (false, MAX_QUOTA));
+        let huge = store.consume_sync("r", u64::MAX, u64::MAX, end).unwrap();
+        assert_eq!((huge.allowed, huge.used), (false, 0));
+        store.refund_sync("q", u64::MAX).unwrap();
+        assert_eq!(store.consume_sync("q", 0, 1, end).unwrap().used, 0);
     }
 
     #[test]

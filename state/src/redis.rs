@@ -6,8 +6,8 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{RedisError, Script};
 
-use crate::store::{BoxFuture, check_key, check_ttl};
-use crate::{FailureRecord, StateError, StateStore};
+use crate::store::{BoxFuture, check_key, check_ttl, check_window};
+use crate::{FailureRecord, MAX_QUOTA, QuotaOutcome, StateError, StateStore};
 
 /// Counts a failure and keeps `last` monotonic in one atomic step, so that two
 /// instances recording at once never lose a count or move `last` backwards.
@@ -22,6 +22,78 @@ if last == nil or at > last then
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return {count, last}
+";
+
+/// Lua helpers shared by the quota scripts. Counts are compared as decimal strings,
+/// not Lua numbers (doubles, inexact above 2^53), so decisions are exact up to
+/// [`MAX_QUOTA`]; a counter that is not a canonical decimal count is an error.
+const QUOTA_LUA_HELPERS: &str = r"
+local function at_most(a, b)
+  if #a ~= #b then return #a < #b end
+  return a <= b
+end
+local function read_count(key)
+  local used = redis.call('GET', key)
+  if used and (not string.match(used, '^%d+$') or (#used > 1 and string.sub(used, 1, 1) == '0')) then
+    return nil, redis.error_reply('ERR quota counter is not a non-negative integer')
+  end
+  return used
+end
+";
+
+/// Adds to a quota counter if the total stays within the limit, in one atomic step,
+/// so that concurrent uploads on any instances never overshoot the quota together.
+/// KEYS[1] = counter (a string holding a decimal count);
+/// ARGV[1] = amount; ARGV[2] = limit - amount, or `-` when amount > limit;
+/// ARGV[3] = window end (Unix ms), the expiry of a counter created here.
+/// Neither a read (amount 0) nor a refusal creates a counter; an existing counter
+/// without expiry (written by something else) is given this window's.
+/// Returns {allowed (0 or 1), used after the call, expiry (Unix ms)}; an existing
+/// counter's expiry is Redis' TIME plus its PTTL. TIME is called after the writes
+/// only (Redis before 5 refuses writes after it in a script).
+const CONSUME_BODY_LUA: &str = r"
+local used, err = read_count(KEYS[1])
+if err then return err end
+if not used then
+  if ARGV[2] == '-' then return {0, 0, tonumber(ARGV[3])} end
+  if ARGV[1] ~= '0' then
+    redis.call('INCRBY', KEYS[1], ARGV[1])
+    redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+  end
+  return {1, ARGV[1], tonumber(ARGV[3])}
+end
+local allowed = 0
+if ARGV[2] ~= '-' and at_most(used, ARGV[2]) then
+  allowed = 1
+  if ARGV[1] ~= '0' then
+    redis.call('INCRBY', KEYS[1], ARGV[1])
+    used = redis.call('GET', KEYS[1])
+  end
+end
+local pttl = redis.call('PTTL', KEYS[1])
+if pttl < 0 then
+  redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+  return {allowed, used, tonumber(ARGV[3])}
+end
+local now = redis.call('TIME')
+return {allowed, used, tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) + pttl}
+";
+
+/// Gives back to a quota counter, floored at 0, keeping its expiry; a missing
+/// counter stays missing. KEYS[1] = counter; ARGV[1] = amount. Returns 1 when a
+/// counter was found, 0 otherwise.
+const REFUND_BODY_LUA: &str = r"
+local used, err = read_count(KEYS[1])
+if err then return err end
+if not used then return 0 end
+if ARGV[1] ~= '0' then
+  if at_most(ARGV[1], used) then
+    redis.call('DECRBY', KEYS[1], ARGV[1])
+  else
+    redis.call('DECRBY', KEYS[1], used)
+  end
+end
+return 1
 ";
 
 // === impl RedisConfig ===
@@ -71,15 +143,20 @@ impl RedisConfig {
 
 /// [`StateStore`] on Redis through a reconnecting `ConnectionManager`.
 ///
-/// Keys: `gw:<prefix>:nonce:<key>` (a string set with `SET NX PX`) and
-/// `gw:<prefix>:fail:<key>` (a hash `{count, last}` updated by a Lua script).
+/// Keys: `gw:<prefix>:nonce:<key>` (a string set with `SET NX PX`),
+/// `gw:<prefix>:fail:<key>` (a hash `{count, last}` updated by a Lua script) and
+/// `gw:<prefix>:quota:<key>` (a string holding a decimal count, changed only by Lua
+/// scripts, expiring at its window's end through `PEXPIREAT`).
 #[derive(Clone)]
 pub struct RedisStore {
     manager: ConnectionManager,
     nonce_prefix: String,
     fail_prefix: String,
+    quota_prefix: String,
     op_timeout: Duration,
     record_failure: Script,
+    consume: Script,
+    refund: Script,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -136,8 +213,11 @@ impl RedisStore {
             manager,
             nonce_prefix: format!("gw:{}:nonce:", config.prefix),
             fail_prefix: format!("gw:{}:fail:", config.prefix),
+            quota_prefix: format!("gw:{}:quota:", config.prefix),
             op_timeout: config.op_timeout,
             record_failure: Script::new(RECORD_FAILURE_LUA),
+            consume: Script::new(&format!("{QUOTA_LUA_HELPERS}{CONSUME_BODY_LUA}")),
+            refund: Script::new(&format!("{QUOTA_LUA_HELPERS}{REFUND_BODY_LUA}")),
         })
     }
 
@@ -242,6 +322,56 @@ impl RedisStore {
         Ok(())
     }
 
+    async fn consume_inner(
+        &self,
+        key: &str,
+        amount: u64,
+        limit: u64,
+        window_end_unix_ms: i64,
+    ) -> Result<QuotaOutcome, StateError> {
+        check_key(key)?;
+        check_window(window_end_unix_ms, "consume")?;
+        // The room left for existing usage; `-` when the amount can never fit.
+        let room = limit
+            .min(MAX_QUOTA)
+            .checked_sub(amount)
+            .map_or_else(|| "-".to_owned(), |room| room.to_string());
+        let mut conn = self.manager.clone();
+        let full_key = format!("{}{key}", self.quota_prefix);
+        let (allowed, used, resets_at_unix_ms): (i64, u64, i64) = self
+            .run("consume", async {
+                self.consume
+                    .key(&full_key)
+                    .arg(amount)
+                    .arg(&room)
+                    .arg(window_end_unix_ms)
+                    .invoke_async(&mut conn)
+                    .await
+            })
+            .await?;
+        Ok(QuotaOutcome {
+            allowed: allowed == 1,
+            used,
+            resets_at_unix_ms,
+        })
+    }
+
+    async fn refund_inner(&self, key: &str, amount: u64) -> Result<(), StateError> {
+        check_key(key)?;
+        let mut conn = self.manager.clone();
+        let full_key = format!("{}{key}", self.quota_prefix);
+        let _: i64 = self
+            .run("refund", async {
+                self.refund
+                    .key(&full_key)
+                    .arg(amount)
+                    .invoke_async(&mut conn)
+                    .await
+            })
+            .await?;
+        Ok(())
+    }
+
     async fn ping_inner(&self) -> Result<(), StateError> {
         let mut conn = self.manager.clone();
         let reply: String = self
@@ -303,6 +433,20 @@ impl StateStore for RedisStore {
 
     fn reset<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StateError>> {
         Box::pin(self.reset_inner(key))
+    }
+
+    fn consume<'a>(
+        &'a self,
+        key: &'a str,
+        amount: u64,
+        limit: u64,
+        window_end_unix_ms: i64,
+    ) -> BoxFuture<'a, Result<QuotaOutcome, StateError>> {
+        Box::pin(self.consume_inner(key, amount, limit, window_end_unix_ms))
+    }
+
+    fn refund<'a>(&'a self, key: &'a str, amount: u64) -> BoxFuture<'a, Result<(), StateError>> {
+        Box::pin(self.refund_inner(key, amount))
     }
 
     fn ping(&self) -> BoxFuture<'_, Result<(), StateError>> {

@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::StateError;
 
@@ -24,11 +24,29 @@ pub struct FailureRecord {
     pub last_failure_unix_ms: i64,
 }
 
-/// State shared by every gateway instance: the nonce replay cache and login
-/// failure counters.
+/// Largest quota count: Redis counters are signed 64-bit integers, so limits above
+/// this are treated as this (8 EiB, far beyond any real quota).
+pub const MAX_QUOTA: u64 = i64::MAX.unsigned_abs();
+
+/// What [`StateStore::consume`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaOutcome {
+    /// Whether `amount` was added (the total stays within the limit). When `false`,
+    /// nothing changed.
+    pub allowed: bool,
+    /// The counter after the call: unchanged when refused, 0 when there is no
+    /// counter (nothing consumed in this window yet).
+    pub used: u64,
+    /// When the counter expires, Unix milliseconds: the `window_end_unix_ms` it was
+    /// created with, or the one that would be used when there is no counter yet.
+    pub resets_at_unix_ms: i64,
+}
+
+/// State shared by every gateway instance: the nonce replay cache, login failure
+/// counters and volume quotas.
 ///
-/// Nonce keys and failure keys live in separate namespaces: the same string can be
-/// used for both without collision.
+/// Nonce keys, failure keys and quota keys live in separate namespaces: the same
+/// string can be used for all three without collision.
 pub trait StateStore: Send + Sync {
     /// Atomically remembers `key` for `ttl` and says whether it was already there.
     ///
@@ -75,6 +93,39 @@ pub trait StateStore: Send + Sync {
     /// As [`StateStore::seen_or_insert`].
     fn reset<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StateError>>;
 
+    /// Atomically adds `amount` to the counter `key` if the result stays within `limit`, and
+    /// returns the outcome. The counter lives until `window_end_unix_ms` (it is created with that
+    /// expiry; adding to an existing counter keeps its expiry), so a daily quota passes its window's
+    /// end as the expiry and the counter vanishes at midnight.
+    ///
+    /// `amount` 0 is allowed: it reads the current usage (`allowed` says whether the
+    /// usage is still within `limit`) and creates no counter. An `amount` above
+    /// `limit` is refused without any change. A `limit` above [`MAX_QUOTA`] counts as
+    /// [`MAX_QUOTA`].
+    ///
+    /// # Errors
+    ///
+    /// [`StateError::InvalidTtl`] when `window_end_unix_ms` is not in the future (by
+    /// this host's clock); otherwise as [`StateStore::seen_or_insert`].
+    fn consume<'a>(
+        &'a self,
+        key: &'a str,
+        amount: u64,
+        limit: u64,
+        window_end_unix_ms: i64,
+    ) -> BoxFuture<'a, Result<QuotaOutcome, StateError>>;
+
+    /// Gives back `amount` (saturating at 0) to the counter `key`, if it still exists: an upload that
+    /// was refused or aborted after its bytes were counted.
+    ///
+    /// The counter keeps its expiry; a counter that has expired (or never existed)
+    /// is not created.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError::Unavailable`] if the store cannot answer; [`StateError::InvalidKey`].
+    fn refund<'a>(&'a self, key: &'a str, amount: u64) -> BoxFuture<'a, Result<(), StateError>>;
+
     /// Checks that the store answers, for readiness probes.
     ///
     /// # Errors
@@ -112,6 +163,20 @@ impl<T: StateStore + ?Sized> StateStore for Arc<T> {
         (**self).reset(key)
     }
 
+    fn consume<'a>(
+        &'a self,
+        key: &'a str,
+        amount: u64,
+        limit: u64,
+        window_end_unix_ms: i64,
+    ) -> BoxFuture<'a, Result<QuotaOutcome, StateError>> {
+        (**self).consume(key, amount, limit, window_end_unix_ms)
+    }
+
+    fn refund<'a>(&'a self, key: &'a str, amount: u64) -> BoxFuture<'a, Result<(), StateError>> {
+        (**self).refund(key, amount)
+    }
+
     fn ping(&self) -> BoxFuture<'_, Result<(), StateError>> {
         (**self).ping()
     }
@@ -138,5 +203,20 @@ pub(crate) fn check_ttl(ttl: Duration, operation: &'static str) -> Result<u64, S
         Ok(0) => Err(StateError::InvalidTtl { operation }),
         Ok(ms) => Ok(ms),
         Err(_) => Ok(u64::MAX),
+    }
+}
+
+/// The time left until `window_end_unix_ms` by this host's clock; refuses a window
+/// that ends within the next millisecond (or has already ended).
+pub(crate) fn check_window(
+    window_end_unix_ms: i64,
+    operation: &'static str,
+) -> Result<Duration, StateError> {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    match u64::try_from(window_end_unix_ms.saturating_sub(now_ms)) {
+        Ok(left_ms) if left_ms > 0 => Ok(Duration::from_millis(left_ms)),
+        _ => Err(StateError::InvalidTtl { operation }),
     }
 }

@@ -7,7 +7,8 @@ mod conformance;
 use std::time::Duration;
 
 use state::{
-    BoxFuture, FailureRecord, FallbackStore, MemoryStore, OnUnavailable, StateError, StateStore,
+    BoxFuture, FailureRecord, FallbackStore, MemoryStore, OnUnavailable, QuotaOutcome, StateError,
+    StateStore,
 };
 
 #[tokio::test]
@@ -69,6 +70,18 @@ impl StateStore for Down {
     fn reset<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<(), StateError>> {
         down("reset")
     }
+    fn consume<'a>(
+        &'a self,
+        _: &'a str,
+        _: u64,
+        _: u64,
+        _: i64,
+    ) -> BoxFuture<'a, Result<QuotaOutcome, StateError>> {
+        down("consume")
+    }
+    fn refund<'a>(&'a self, _: &'a str, _: u64) -> BoxFuture<'a, Result<(), StateError>> {
+        down("refund")
+    }
     fn ping(&self) -> BoxFuture<'_, Result<(), StateError>> {
         down("ping")
     }
@@ -87,6 +100,13 @@ async fn refuse_surfaces_unavailable() {
         "state store unavailable during seen_or_insert: connection refused"
     );
     assert!(err.is_unavailable());
+    let end = conformance::unix_ms_in(Duration::from_secs(60));
+    let err = store.consume("q", 1, 10, end).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "state store unavailable during consume: connection refused"
+    );
+    assert!(store.refund("q", 1).await.unwrap_err().is_unavailable());
     assert_eq!(store.fallback_count(), 0);
 }
 
@@ -94,7 +114,7 @@ async fn refuse_surfaces_unavailable() {
 async fn fallback_serves_from_memory_and_counts() {
     let store = FallbackStore::new(Down, OnUnavailable::FallbackToMemory);
     conformance::run_fast(&store).await;
-    assert!(store.fallback_count() > 50, "{}", store.fallback_count());
+    assert!(store.fallback_count() > 100, "{}", store.fallback_count());
     // Readiness still reports the outage.
     assert!(store.ping().await.unwrap_err().is_unavailable());
 }
@@ -107,5 +127,18 @@ async fn fallback_does_not_hide_misuse() {
         .await
         .unwrap_err();
     assert!(matches!(err, StateError::InvalidKey { .. }));
+    let err = store.consume("q", 1, 10, 0).await.unwrap_err();
+    assert!(matches!(err, StateError::InvalidTtl { .. }), "{err}");
+    assert!(matches!(
+        store.refund("", 1).await.unwrap_err(),
+        StateError::InvalidKey { .. }
+    ));
     assert_eq!(store.fallback_count(), 0);
+}
+
+#[tokio::test]
+async fn fallback_quota_expiry() {
+    let store = FallbackStore::new(Down, OnUnavailable::FallbackToMemory);
+    conformance::quota_expiry(&store).await;
+    assert!(store.fallback_count() >= 4, "{}", store.fallback_count());
 }

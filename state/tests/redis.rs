@@ -104,6 +104,136 @@ async fn failure_counters_are_shared_by_two_instances() {
     );
 }
 
+#[tokio::test]
+async fn quotas_are_shared_by_two_instances() {
+    let prefix = random_prefix();
+    let (a, b) = (store(&prefix).await, store(&prefix).await);
+    let end = conformance::unix_ms_in(Duration::from_secs(30));
+    assert!(
+        a.consume("client-x", 600, 1_000, end)
+            .await
+            .unwrap()
+            .allowed
+    );
+    let refused = b.consume("client-x", 600, 1_000, end).await.unwrap();
+    assert_eq!(
+        (refused.allowed, refused.used),
+        (false, 600),
+        "B sees what A counted"
+    );
+    a.refund("client-x", 600).await.unwrap();
+    assert!(
+        b.consume("client-x", 600, 1_000, end)
+            .await
+            .unwrap()
+            .allowed
+    );
+    // Racing instances never overshoot together: 40 × 50 against a limit of 1,000.
+    let racers = (0..40).map(|i| {
+        if i % 2 == 0 {
+            a.consume("client-y", 50, 1_000, end)
+        } else {
+            b.consume("client-y", 50, 1_000, end)
+        }
+    });
+    let outcomes = conformance::futures_join_all(racers).await;
+    assert_eq!(outcomes.iter().filter(|o| o.allowed).count(), 20);
+    assert_eq!(
+        a.consume("client-y", 0, 1_000, end).await.unwrap().used,
+        1_000
+    );
+    // Another deployment (prefix) has its own counters.
+    let other = store(&random_prefix()).await;
+    assert_eq!(
+        other.consume("client-x", 0, 1_000, end).await.unwrap().used,
+        0
+    );
+}
+
+/// A raw connection to the test Redis, to look at the keys themselves.
+async fn raw_connection() -> redis::aio::MultiplexedConnection {
+    redis::Client::open(redis_url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn quota_key_layout_and_expiry_in_redis() {
+    let prefix = random_prefix();
+    let store = store(&prefix).await;
+    let end = conformance::unix_ms_in(Duration::from_secs(30));
+    store.consume("client-z", 1_234, 10_000, end).await.unwrap();
+    let mut conn = raw_connection().await;
+    let key = format!("gw:{prefix}:quota:client-z");
+    let value: String = redis::cmd("GET")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(value, "1234");
+    let pttl: i64 = redis::cmd("PTTL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!((25_000..=30_000).contains(&pttl), "{pttl}");
+    // A refund keeps the expiry (DECRBY does not touch it).
+    store.refund("client-z", 234).await.unwrap();
+    let (value, pttl): (String, i64) = redis::pipe()
+        .cmd("GET")
+        .arg(&key)
+        .cmd("PTTL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(value, "1000");
+    assert!((25_000..=30_000).contains(&pttl), "{pttl}");
+    // A counter that is not a count (written by something else) is an error, not a
+    // silent reset.
+    let _: () = redis::cmd("SET")
+        .arg(&key)
+        .arg("lots")
+        .arg("PX")
+        .arg(30_000)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let err = store.consume("client-z", 1, 10, end).await.unwrap_err();
+    assert!(matches!(err, StateError::Backend { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("quota counter is not a non-negative integer"),
+        "{err}"
+    );
+    assert!(matches!(
+        store.refund("client-z", 1).await.unwrap_err(),
+        StateError::Backend { .. }
+    ));
+    // A counter without expiry gets its window's.
+    let _: () = redis::cmd("SET")
+        .arg(&key)
+        .arg("5")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let outcome = store.consume("client-z", 1, 10, end).await.unwrap();
+    assert_eq!((outcome.used, outcome.resets_at_unix_ms), (6, end));
+    let pttl: i64 = redis::cmd("PTTL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(pttl > 0, "{pttl}");
+    let _: i64 = redis::cmd("DEL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+}
+
 /// A closed port: nothing listens on 127.0.0.1:1.
 async fn unreachable_store() -> RedisStore {
     RedisStore::new(RedisConfig::new("redis://127.0.0.1:1", random_prefix()))
@@ -140,6 +270,14 @@ async fn unreachable_redis_refuses_quickly() {
             .unwrap_err()
             .is_unavailable()
     );
+    let end = conformance::unix_ms_in(Duration::from_secs(60));
+    let err = store.consume("q", 1, 10, end).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("state store unavailable during consume"),
+        "{err}"
+    );
+    assert!(store.refund("q", 1).await.unwrap_err().is_unavailable());
     assert_eq!(store.fallback_count(), 0);
 }
 
@@ -155,7 +293,15 @@ async fn unreachable_redis_falls_back_to_memory_and_counts() {
     assert_eq!(store.record_failure("u", 7, ttl).await.unwrap().count, 1);
     assert_eq!(store.failures("u").await.unwrap().unwrap().count, 1);
     store.reset("u").await.unwrap();
-    assert_eq!(store.fallback_count(), 5);
+    let end = conformance::unix_ms_in(Duration::from_secs(60));
+    assert!(store.consume("q", 8, 10, end).await.unwrap().allowed);
+    assert!(
+        !store.consume("q", 8, 10, end).await.unwrap().allowed,
+        "quota enforced by the fallback"
+    );
+    store.refund("q", 8).await.unwrap();
+    assert_eq!(store.consume("q", 0, 10, end).await.unwrap().used, 0);
+    assert_eq!(store.fallback_count(), 9);
     assert!(
         store.ping().await.unwrap_err().is_unavailable(),
         "readiness still shows the outage"
