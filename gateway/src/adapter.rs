@@ -2,60 +2,44 @@
 //! which are small and bounded by the route's `max_body_size`), and the adapter's answer is sent
 //! as it is, since adapters map their own errors to their dialect.
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use bytes::Bytes;
 use http::{Request, Response, header};
 use http_body_util::BodyExt;
 
-use crate::body::{BodyFaultCell, CallerBody};
-use hyper::body::Incoming;
-
 use crate::problem::GatewayError;
-use crate::routing::Route;
-use crate::server::ConnectionInfo;
+use crate::routing::{RequestContext, Route};
 
-/// Reads the body within the route's limit and hands the request to the adapter.
+/// Reads the body (bounded by the route's policies) and hands the request to the adapter.
 pub(crate) async fn call(
     adapter: &dyn adapters::Adapter,
-    req: Request<Incoming>,
+    req: Request<Body>,
     route: &Route,
-    conn: &Arc<ConnectionInfo>,
-    client_name: Option<String>,
-    request_id: &str,
+    ctx: &RequestContext,
 ) -> Result<Response<Body>, GatewayError> {
-    let limit = route.settings.max_body_size;
-    crate::body::check_declared_length(req.headers(), limit)?;
     let origin = origin(req.uri(), req.headers());
     let (parts, body) = req.into_parts();
-    let fault = BodyFaultCell::default();
-    let limits = crate::body::BodyLimits {
-        max_size: limit,
-        inactivity: conn.timeouts.request_body,
-        total: conn.timeouts.request,
-    };
-    let body: Bytes = match CallerBody::new(body, limits, Arc::clone(&fault))
-        .collect()
-        .await
-    {
+    let body: Bytes = match body.collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) => {
-            return Err(fault
-                .get()
+            return Err(ctx
+                .tally
+                .fault()
                 .cloned()
                 .map_or_else(|| GatewayError::BodyUnreadable(e.to_string()), Into::into));
         }
     };
-    let ctx = adapters::CallContext {
-        request_id: request_id.to_owned(),
+    let call = adapters::CallContext {
+        request_id: ctx.request_id.clone(),
         route_name: route.settings.name.clone(),
         route_prefix: route.settings.path_prefix.trim_end_matches('/').to_owned(),
         origin,
-        client_name,
-        identity: conn.identity.clone(),
+        client_name: ctx.client_name.clone(),
+        identity: ctx.conn.identity.clone(),
     };
-    let response = adapter.handle(Request::from_parts(parts, body), &ctx).await;
+    let response = adapter
+        .handle(Request::from_parts(parts, body), &call)
+        .await;
     Ok(response.map(Body::from))
 }
 

@@ -20,6 +20,7 @@ pub(crate) async fn serve(tcp: TcpListener, inner: Arc<Inner>, shutdown: Cancell
         .route("/revocation", get(revocation))
         .route("/revocation/refresh", post(refresh_revocation))
         .route("/reload", post(reload))
+        .route("/trail", get(trail))
         .with_state(inner);
     let served = axum::serve(tcp, app)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
@@ -74,6 +75,22 @@ async fn revocation(State(inner): State<Arc<Inner>>) -> impl IntoResponse {
         })
         .collect();
     axum::Json(serde_json::Value::Object(listeners))
+}
+
+/// Each trail's file, instance, last sequence number and head hash: what an operator anchors
+/// elsewhere (records cut off the end of a file only show against such an anchor).
+async fn trail(State(inner): State<Arc<Inner>>) -> impl IntoResponse {
+    let trails: serde_json::Map<String, serde_json::Value> = inner
+        .trails
+        .iter()
+        .map(|(name, t)| {
+            (
+                name.clone(),
+                serde_json::to_value(t.status()).unwrap_or_default(),
+            )
+        })
+        .collect();
+    axum::Json(serde_json::Value::Object(trails))
 }
 
 async fn metrics() -> impl IntoResponse {

@@ -81,6 +81,7 @@ impl Drop for AddressSlot {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

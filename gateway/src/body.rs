@@ -8,6 +8,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -33,6 +34,10 @@ pub(crate) enum BodyFault {
     /// Broken framing (a bad chunk size, a short body) or a connection that went away.
     #[error("request body could not be read: {0}")]
     Broken(String),
+    /// The body is not the one its `Content-Digest` describes (the upstream request was
+    /// aborted before its end).
+    #[error("the body does not match its {0} digest")]
+    DigestMismatch(integrity::Algorithm),
 }
 
 impl From<BodyFault> for GatewayError {
@@ -43,12 +48,38 @@ impl From<BodyFault> for GatewayError {
                 GatewayError::RequestTimeout { after }
             }
             BodyFault::Broken(reason) => GatewayError::BodyUnreadable(reason),
+            BodyFault::DigestMismatch(algorithm) => GatewayError::DigestMismatch { algorithm },
         }
     }
 }
 
-/// Where a [`CallerBody`] records why it failed; the handler reads it after the failure.
-pub(crate) type BodyFaultCell = Arc<OnceLock<BodyFault>>;
+/// What a [`CallerBody`] saw: why it failed (the handler reads it after the failure) and how
+/// many bytes passed.
+#[derive(Debug, Default)]
+pub(crate) struct BodyTally {
+    fault: OnceLock<BodyFault>,
+    seen: AtomicU64,
+}
+
+impl BodyTally {
+    /// Why the body failed, if it did.
+    pub(crate) fn fault(&self) -> Option<&BodyFault> {
+        self.fault.get()
+    }
+
+    /// Records why the body failed (the first reason wins).
+    pub(crate) fn set_fault(&self, fault: BodyFault) {
+        let _ = self.fault.set(fault);
+    }
+
+    /// Bytes passed so far.
+    pub(crate) fn seen(&self) -> u64 {
+        self.seen.load(Ordering::Relaxed)
+    }
+}
+
+/// Shared between a [`CallerBody`] and its handler.
+pub(crate) type BodyFaultCell = Arc<BodyTally>;
 
 /// The limits a caller's body is read under.
 #[derive(Debug, Clone, Copy)]
@@ -94,7 +125,7 @@ fn fail<T>(
     cell: &BodyFaultCell,
     fault: BodyFault,
 ) -> Poll<Option<Result<T, Box<dyn std::error::Error + Send + Sync>>>> {
-    let _ = cell.set(fault.clone());
+    cell.set_fault(fault.clone());
     Poll::Ready(Some(Err(Box::new(fault))))
 }
 
@@ -115,6 +146,7 @@ where
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
                     *this.seen += data.len() as u64;
+                    this.fault.seen.store(*this.seen, Ordering::Relaxed);
                     if *this.seen > this.limits.max_size {
                         return fail(this.fault, BodyFault::TooLarge(this.limits.max_size));
                     }
@@ -157,23 +189,28 @@ where
     }
 }
 
+/// The request's `Content-Length`, if it declares one.
+pub(crate) fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
 /// Refuses a request whose declared `Content-Length` is over the route's limit, before a byte of
 /// the body is read.
 pub(crate) fn check_declared_length(
     headers: &http::HeaderMap,
     limit: u64,
 ) -> Result<(), GatewayError> {
-    let declared = headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limit) {
+    if declared_length(headers).is_some_and(|len| len > limit) {
         return Err(GatewayError::PayloadTooLarge { limit });
     }
     Ok(())
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use http_body_util::BodyExt;
@@ -233,7 +270,7 @@ mod tests {
             .await
             .map(http_body_util::Collected::to_bytes)
             .map_err(|e| e.to_string());
-        (got, cell.get().cloned())
+        (got, cell.fault().cloned())
     }
 
     #[tokio::test(start_paused = true)]

@@ -49,6 +49,25 @@ enum Command {
     },
     /// Runs the embedded demo: loopback, test PKI, in-memory state, a demo upstream.
     Demo,
+    /// Audit trails.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Checks trail files (given in order when a chain was rotated across several): exits 0 when
+    /// every line verifies, 65 naming the first line that does not.
+    Verify {
+        /// The environment variable holding the trail's HMAC key.
+        #[arg(long)]
+        key_env: String,
+        /// The files, oldest first.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 /// The secrets the demo configuration names, with the demo upstream's values: `gateway demo`
@@ -57,6 +76,7 @@ enum Command {
 pub const DEMO_SECRETS: &[(&str, &str)] = &[
     ("ALERT_PORTAL_A_SECRET", "partner-a-secret"),
     ("ALERT_PORTAL_A_SSO", "sso-key-a"),
+    ("DEMO_TRAIL_KEY", "demo-trail-key-not-a-secret-0123456789"),
 ];
 
 /// The process environment, falling back to [`DEMO_SECRETS`].
@@ -79,6 +99,9 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::CheckConfig { files } => check_config(&files),
+        Command::Audit {
+            command: AuditCommand::Verify { key_env, files },
+        } => audit_verify(&key_env, &files),
         Command::Run { config } => match config::load(&config, &ProcessEnv) {
             Ok(settings) => serve(settings, None),
             Err(errors) => {
@@ -95,6 +118,28 @@ pub fn main() -> ExitCode {
                     ExitCode::from(EX_USAGE)
                 }
             }
+        }
+    }
+}
+
+/// The trail is not what was written (sysexits `EX_DATAERR`).
+const EX_DATAERR: u8 = 65;
+
+// The verdict goes to stdout: that is the command's output.
+#[allow(clippy::print_stdout)]
+fn audit_verify(key_env: &str, files: &[PathBuf]) -> ExitCode {
+    let Some(key) = ProcessEnv.var(key_env) else {
+        eprintln!("environment variable `{key_env}` (the trail's HMAC key) is not set");
+        return ExitCode::from(EX_USAGE);
+    };
+    match crate::trail::verify_files(key.as_bytes(), files) {
+        Ok(summary) => {
+            println!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(broken) => {
+            eprintln!("{broken}");
+            ExitCode::from(EX_DATAERR)
         }
     }
 }

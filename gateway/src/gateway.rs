@@ -31,6 +31,9 @@ pub enum StartError {
     /// A route's adapter could not be built (e.g. its outbound client certificate).
     #[error("{0}")]
     Adapter(#[from] adapters::BuildError),
+    /// A trail's file could not be opened, verified or resumed.
+    #[error("{0}")]
+    Trail(#[from] crate::trail::TrailStartError),
     /// A listener's address could not be bound.
     #[error("cannot bind {what} on {addr}: {source}")]
     Bind {
@@ -72,6 +75,8 @@ pub(crate) struct Inner {
     /// Each listener's timeouts, replaced by reloads.
     timeouts: HashMap<String, Arc<ArcSwap<crate::config::ConnectionTimeouts>>>,
     pub(crate) revocations: HashMap<String, Arc<mtls::Revocation>>,
+    /// Running trails (started with the gateway; a reload that changes them needs a restart).
+    pub(crate) trails: HashMap<String, Arc<crate::trail::Trail>>,
     pub(crate) store: Arc<dyn state::StateStore>,
     addrs: HashMap<String, SocketAddr>,
     admin_addr: SocketAddr,
@@ -105,7 +110,13 @@ impl Gateway {
         let deps = adapters::Deps {
             store: Arc::clone(&store),
         };
-        let runtime = Arc::new(ArcSwap::from_pointee(Runtime::build(&settings, &deps)?));
+        let mut trails = HashMap::new();
+        for (name, t) in &settings.trails {
+            trails.insert(name.clone(), crate::trail::Trail::start(t)?);
+        }
+        let runtime = Arc::new(ArcSwap::from_pointee(Runtime::build(
+            &settings, &deps, &trails,
+        )?));
         let mut tasks = JoinSet::new();
         let mut tls = HashMap::new();
         let mut timeouts = HashMap::new();
@@ -143,6 +154,7 @@ impl Gateway {
             runtime: Arc::clone(&runtime),
             tls,
             timeouts,
+            trails,
             revocations,
             store,
             reload_env,
@@ -262,7 +274,7 @@ impl Inner {
         let deps = adapters::Deps {
             store: Arc::clone(&self.store),
         };
-        let runtime = Runtime::build(&new, &deps)?;
+        let runtime = Runtime::build(&new, &deps, &self.trails)?;
         // Revocation handles keep their CRLs and caches across reloads.
         let mut configs = Vec::new();
         for l in &new.listeners {
@@ -333,6 +345,9 @@ fn needs_restart(old: &Settings, new: &Settings) -> Option<String> {
     // The subscriber is installed once per process.
     if old.logging != new.logging {
         return Some("logging".into());
+    }
+    if old.trails != new.trails {
+        return Some("trails".into());
     }
     if old.shutdown_grace != new.shutdown_grace {
         return Some("shutdown.grace_period".into());

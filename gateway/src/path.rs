@@ -95,6 +95,7 @@ fn decode_unreserved(path: &str) -> Result<String, Refusal> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::normalize;
 

@@ -57,6 +57,29 @@ pub enum GatewayError {
         /// The budget that ran out.
         after: Duration,
     },
+    /// An upload's body does not match its digest.
+    #[error("the body does not match its {algorithm} digest")]
+    DigestMismatch {
+        /// The algorithm whose digest differed (never the value).
+        algorithm: integrity::Algorithm,
+    },
+    /// The route requires a digest and the request carries none, or an unusable one.
+    #[error("{0}")]
+    DigestField(String),
+    /// The client's daily volume is used up.
+    #[error("the daily volume of this client on this route is used up")]
+    QuotaExceeded {
+        /// Until the window ends.
+        retry_after: Duration,
+    },
+    /// A dependency the route's policy needs (the state store, the trail) is unavailable.
+    #[error("{what} is unavailable: {reason}")]
+    PolicyUnavailable {
+        /// What (for the caller).
+        what: &'static str,
+        /// Why (for the log only).
+        reason: String,
+    },
     /// The request path cannot be routed safely (dot-segments leaving the root, encoded
     /// separators, backslashes).
     #[error("{0}")]
@@ -90,7 +113,7 @@ impl GatewayError {
     pub fn fault(&self) -> Fault {
         match self {
             Self::UpstreamUnavailable { .. } | Self::UpstreamTimeout { .. } => Fault::Upstream,
-            Self::Internal(_) => Fault::Internal,
+            Self::Internal(_) | Self::PolicyUnavailable { .. } => Fault::Internal,
             _ => Fault::Downstream,
         }
     }
@@ -104,7 +127,12 @@ impl GatewayError {
             Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) | Self::Revoked { .. } => StatusCode::FORBIDDEN,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::BodyUnreadable(_) | Self::BadPath(_) => StatusCode::BAD_REQUEST,
+            Self::BodyUnreadable(_)
+            | Self::BadPath(_)
+            | Self::DigestMismatch { .. }
+            | Self::DigestField(_) => StatusCode::BAD_REQUEST,
+            Self::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::PolicyUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Self::UpstreamUnavailable { .. } => StatusCode::BAD_GATEWAY,
             Self::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
@@ -112,7 +140,7 @@ impl GatewayError {
         }
     }
 
-    fn slug(&self) -> &'static str {
+    pub(crate) fn slug(&self) -> &'static str {
         match self {
             Self::RouteNotFound => "route-not-found",
             Self::MethodNotAllowed { .. } => "method-not-allowed",
@@ -123,6 +151,10 @@ impl GatewayError {
             Self::BodyUnreadable(_) => "body-unreadable",
             Self::RequestTimeout { .. } => "request-timeout",
             Self::BadPath(_) => "bad-path",
+            Self::DigestMismatch { .. } => "digest-mismatch",
+            Self::DigestField(_) => "digest-field",
+            Self::QuotaExceeded { .. } => "quota-exceeded",
+            Self::PolicyUnavailable { .. } => "policy-unavailable",
             Self::UpstreamUnavailable { .. } => "upstream-unavailable",
             Self::UpstreamTimeout { .. } => "upstream-timeout",
             Self::Internal(_) => "internal-error",
@@ -140,6 +172,7 @@ impl GatewayError {
                 "the service behind the gateway did not answer in time".into()
             }
             Self::Internal(_) => "the gateway failed to handle the request".into(),
+            Self::PolicyUnavailable { what, .. } => format!("{what} is unavailable; retry later"),
             Self::Revoked { .. } => {
                 "the client certificate is revoked or its revocation status is unknown".into()
             }
@@ -174,6 +207,12 @@ impl GatewayError {
             if let Ok(v) = HeaderValue::from_str(&list) {
                 headers.insert(header::ALLOW, v);
             }
+        }
+        if let Self::QuotaExceeded { retry_after } = self {
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(retry_after.as_secs().max(1)),
+            );
         }
         if let Self::Unauthenticated(_) = self {
             // No HTTP auth scheme fits a TLS client certificate; say so plainly.

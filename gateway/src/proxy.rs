@@ -4,16 +4,12 @@
 //! the response body streams back. Identity headers are the gateway's own (see
 //! [`crate::headers`]); whatever the caller sent under those names is dropped.
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use http::{Request, Response, Uri};
-use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use crate::body::{BodyFaultCell, CallerBody};
 use crate::config::UpstreamSettings;
 use crate::headers;
 use crate::problem::GatewayError;
@@ -38,32 +34,24 @@ impl Upstream {
     }
 }
 
-/// Forwards one request.
+/// Forwards one request (its body already bounded by the route's policies).
 pub(crate) async fn forward(
-    req: Request<Incoming>,
+    req: Request<Body>,
     route: &Route,
     upstream: &Upstream,
     ctx: &RequestContext,
 ) -> Result<Response<Body>, GatewayError> {
-    let limit = route.settings.max_body_size;
-    crate::body::check_declared_length(req.headers(), limit)?;
     let (mut parts, body) = req.into_parts();
     parts.uri = upstream_uri(&upstream.settings.url, &route.settings, &parts.uri)?;
     // The upstream side speaks HTTP/1.1 whatever the caller spoke.
     parts.version = http::Version::HTTP_11;
     headers::prepare_request(&mut parts.headers, ctx, &route.settings.headers);
-    let fault = BodyFaultCell::default();
-    let body = Body::new(CallerBody::new(
-        body,
-        ctx.body_limits(limit),
-        Arc::clone(&fault),
-    ));
     let request = Request::from_parts(parts, body);
 
     let name = &upstream.settings.name;
     let sent = tokio::time::timeout(route.settings.timeout, upstream.client.request(request)).await;
     // A body the caller broke makes the upstream request fail too: that is the caller's fault.
-    if let Some(fault) = fault.get() {
+    if let Some(fault) = ctx.tally.fault() {
         return Err(fault.clone().into());
     }
     let response = match sent {

@@ -9,7 +9,7 @@ use axum::body::Body;
 use http::{HeaderValue, Request, Response};
 use hyper::body::Incoming;
 
-use crate::config::{RouteRevocation, RouteSettings, Settings};
+use crate::config::{RouteSettings, Settings};
 use crate::problem::GatewayError;
 use crate::proxy::{self, Upstream};
 use crate::server::ConnectionInfo;
@@ -22,6 +22,8 @@ pub(crate) struct RequestContext {
     pub(crate) route_name: String,
     pub(crate) client_name: Option<String>,
     pub(crate) authority: Option<HeaderValue>,
+    /// What the caller's body did (its fault, its size), shared with the policies.
+    pub(crate) tally: crate::body::BodyFaultCell,
 }
 
 impl RequestContext {
@@ -38,11 +40,15 @@ impl RequestContext {
 /// A route with its handler built.
 pub(crate) struct Route {
     pub(crate) settings: RouteSettings,
+    /// The policies in front of the handler (see [`crate::policy`]).
+    pub(crate) stack: crate::policy::Stack,
     handler: Handler,
 }
 
 enum Handler {
     Proxy(Arc<Upstream>),
+    /// The proxy, naming each exchange's action and document for the trail.
+    Documents(Arc<Upstream>),
     /// A dialect adapter: it gets the whole (size-limited) body and answers in its dialect.
     Adapter(Arc<dyn adapters::Adapter>),
 }
@@ -63,6 +69,7 @@ impl Runtime {
     pub(crate) fn build(
         settings: &Settings,
         deps: &adapters::Deps,
+        trails: &HashMap<String, Arc<crate::trail::Trail>>,
     ) -> Result<Self, adapters::BuildError> {
         let upstreams: BTreeMap<String, Arc<Upstream>> = settings
             .upstreams
@@ -85,14 +92,28 @@ impl Runtime {
                     else {
                         continue;
                     };
-                    Handler::Proxy(Arc::clone(upstream))
+                    if route.handler == crate::config::HandlerKind::Documents {
+                        Handler::Documents(Arc::clone(upstream))
+                    } else {
+                        Handler::Proxy(Arc::clone(upstream))
+                    }
                 }
+            };
+            let stack = crate::policy::Stack {
+                quota: route
+                    .quota
+                    .clone()
+                    .map(|q| crate::policy::Quota::new(q, &route.name, Arc::clone(&deps.store))),
+                digest: route.digest,
+                // Validation guarantees the trail exists.
+                trail: route.trail.as_ref().and_then(|t| trails.get(t)).cloned(),
             };
             tables
                 .entry(route.listener.clone())
                 .or_default()
                 .push(Arc::new(Route {
                     settings: route.clone(),
+                    stack,
                     handler,
                 }));
         }
@@ -215,57 +236,23 @@ async fn dispatch(
     conn: &Arc<ConnectionInfo>,
     request_id: &str,
 ) -> Result<Response<Body>, GatewayError> {
-    if let Some(rev) = &conn.revocation {
-        // The CRL again (O(1), no I/O): a CRL loaded since the handshake takes effect on open
-        // connections. The connection's verdict also carries OCSP.
-        let crl_now = rev.handle.check_crl_prepared(&rev.chain);
-        let refused =
-            [&rev.verdict, &crl_now]
-                .into_iter()
-                .find(|v| match route.settings.revocation {
-                    RouteRevocation::ListenerPolicy => v.refuse(),
-                    RouteRevocation::RequireGood => **v != mtls::Verdict::Good,
-                });
-        if let Some(verdict) = refused {
-            return Err(GatewayError::Revoked {
-                verdict: verdict.to_string(),
-            });
+    crate::policy::run(route, req, conn, request_id).await
+}
+
+/// The route's handler, once every policy in front of it let the request through.
+pub(crate) async fn handle_with(
+    route: &Route,
+    req: Request<Body>,
+    ctx: &RequestContext,
+    witness: &mut crate::policy::Witness,
+) -> Result<Response<Body>, GatewayError> {
+    match &route.handler {
+        Handler::Proxy(upstream) => proxy::forward(req, route, upstream, ctx).await,
+        Handler::Documents(upstream) => {
+            crate::documents::forward(req, route, upstream, ctx, witness).await
         }
+        Handler::Adapter(adapter) => adapter::call(adapter.as_ref(), req, route, ctx).await,
     }
-    let client_name = route
-        .settings
-        .policy
-        .check(conn.identity.as_deref())
-        .map_err(|refusal| match refusal {
-            mtls::PinRefusal::NoCertificate => GatewayError::Unauthenticated(refusal),
-            mtls::PinRefusal::NotAllowed { .. } => GatewayError::Forbidden(refusal),
-        })?
-        .map(str::to_owned);
-    if let Some(methods) = &route.settings.methods
-        && !methods.contains(req.method())
-    {
-        return Err(GatewayError::MethodNotAllowed {
-            allowed: methods.clone(),
-        });
-    }
-    let handler = match &route.handler {
-        Handler::Proxy(upstream) => upstream,
-        Handler::Adapter(adapter) => {
-            return adapter::call(adapter.as_ref(), req, route, conn, client_name, request_id)
-                .await;
-        }
-    };
-    let ctx = RequestContext {
-        conn: Arc::clone(conn),
-        request_id: request_id.to_owned(),
-        route_name: route.settings.name.clone(),
-        client_name,
-        authority: req
-            .uri()
-            .authority()
-            .and_then(|a| HeaderValue::from_str(a.as_str()).ok()),
-    };
-    proxy::forward(req, route, handler, &ctx).await
 }
 
 #[cfg(test)]

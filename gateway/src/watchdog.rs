@@ -221,6 +221,7 @@ impl<T: AsyncWrite> AsyncWrite for WatchedIo<T> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

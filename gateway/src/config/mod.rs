@@ -4,6 +4,7 @@
 mod adapter;
 mod connection;
 mod error;
+mod policy;
 mod raw;
 mod revocation;
 mod units;
@@ -16,6 +17,7 @@ use std::time::Duration;
 
 pub use connection::{ConnectionCaps, ConnectionTimeouts};
 pub use error::{ConfigError, ConfigErrors};
+pub use policy::{DigestSettings, QuotaSettings, ResponseDigest, TrailKey, TrailSettings};
 pub use raw::{Environment, HandlerKind, LogFormat, OnUnavailable, RouteRevocation, StateBackend};
 
 /// Where secrets come from: the process environment in production, a map in tests (so that no
@@ -62,6 +64,8 @@ pub struct Settings {
     pub logging: LoggingSettings,
     /// How long in-flight requests may run after a shutdown signal.
     pub shutdown_grace: Duration,
+    /// Audit trails by name.
+    pub trails: BTreeMap<String, TrailSettings>,
 }
 
 /// One TLS listener.
@@ -121,6 +125,12 @@ pub struct RouteSettings {
     pub adapter: Option<adapters::AdapterSettings>,
     /// What the route adds to the default header handling (proxy routes).
     pub headers: RouteHeaders,
+    /// RFC 9530 digest policy.
+    pub digest: Option<DigestSettings>,
+    /// Daily volume per client.
+    pub quota: Option<QuotaSettings>,
+    /// The trail the route records to.
+    pub trail: Option<String>,
 }
 
 /// What a route adds to the default header handling.

@@ -21,6 +21,9 @@ pub(crate) struct RawConfig {
     pub(crate) state: Option<RawState>,
     pub(crate) logging: Option<RawLogging>,
     pub(crate) shutdown: Option<RawShutdown>,
+    /// Audit trails routes write to.
+    #[serde(default)]
+    pub(crate) trails: BTreeMap<String, super::policy::RawTrail>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -214,6 +217,12 @@ pub(crate) struct RawRoute {
     /// Send the client's certificate upstream as RFC 9440 `Client-Cert`/`Client-Cert-Chain`.
     #[serde(default)]
     pub(crate) forward_client_cert: bool,
+    /// RFC 9530 digests of uploads and downloads.
+    pub(crate) digest: Option<super::policy::RawDigest>,
+    /// A daily volume per client.
+    pub(crate) quota: Option<super::policy::RawQuota>,
+    /// The trail (see `trails:`) every exchange of the route is recorded in.
+    pub(crate) trail: Option<String>,
     /// The block of a `handler: aspone_alert` route.
     pub(crate) aspone_alert: Option<adapters::alert::RawConfig>,
     /// The block of a `handler: sas_fhir` route.
@@ -246,6 +255,9 @@ pub enum HandlerKind {
     SasFhir,
     /// Internal REST endpoints sending appointments to SAS (block `sas_appointments:`).
     SasAppointments,
+    /// Document exchanges streamed to the core (the proxy, naming each exchange's action and
+    /// document for the trail).
+    Documents,
 }
 
 impl HandlerKind {
@@ -257,6 +269,7 @@ impl HandlerKind {
             Self::AsponeAlert => "aspone_alert",
             Self::SasFhir => "sas_fhir",
             Self::SasAppointments => "sas_appointments",
+            Self::Documents => "documents",
         }
     }
 }

@@ -53,7 +53,18 @@ pub(super) fn validate(
     }
     let clients = clients(&mut c, &raw.clients);
     let upstreams = upstreams(&mut c, &raw.upstreams);
+    let trails = super::policy::trails(&mut c, &raw.trails, base, env);
     let routes = routes(&mut c, &raw, &pinnable, &clients, &upstreams, base, env);
+    for (i, r) in raw.routes.iter().enumerate() {
+        if let Some(t) = &r.trail
+            && !raw.trails.contains_key(t)
+        {
+            c.push(
+                format!("routes[{i}].trail"),
+                format!("no trail is named `{t}`"),
+            );
+        }
+    }
     let admin_bind = raw
         .admin
         .as_ref()
@@ -95,6 +106,7 @@ pub(super) fn validate(
             state: state?,
             logging,
             shutdown_grace: shutdown_grace?,
+            trails,
         })
     })();
     c.finish(settings)
@@ -361,8 +373,11 @@ fn routes(
                 .collect::<Vec<_>>()
         });
         match (&r.upstream, r.handler) {
-            (None, super::HandlerKind::Proxy) => {
-                c.push(format!("{key}.upstream"), "a proxy route needs an upstream");
+            (None, super::HandlerKind::Proxy | super::HandlerKind::Documents) => {
+                c.push(
+                    format!("{key}.upstream"),
+                    format!("a `{}` route needs an upstream", r.handler.as_str()),
+                );
             }
             (Some(u), _) if !upstreams.contains_key(u) && !raw.upstreams.contains_key(u) => {
                 c.push(
@@ -388,8 +403,15 @@ fn routes(
         );
         let adapter = super::adapter::adapter(c, &key, r, base, env, &services);
         let headers = route_headers(c, &key, r);
-        if let (Some(listener), Some(policy), Some(max_body_size), Some(timeout), Some(adapter)) =
-            (listener, policy, max_body_size, timeout, adapter)
+        let quota = super::policy::quota(c, &key, r.quota.as_ref());
+        if let (
+            Some(listener),
+            Some(policy),
+            Some(max_body_size),
+            Some(timeout),
+            Some(adapter),
+            Some(quota),
+        ) = (listener, policy, max_body_size, timeout, adapter, quota)
         {
             out.push(RouteSettings {
                 name: r.name.clone(),
@@ -405,6 +427,9 @@ fn routes(
                 revocation: r.revocation.unwrap_or_default(),
                 adapter,
                 headers,
+                digest: super::policy::digest(r.digest.as_ref()),
+                quota,
+                trail: r.trail.clone(),
             });
         }
     }
