@@ -249,6 +249,9 @@ fn print_demo_tour(gateway: &Gateway) {
          \x20    'https://localhost:{port}/sas/recette/fhir/Slot?schedule.actor:Practitioner.identifier=urn:oid:1.2.250.1.71.4.2.1|810002909371&start=ge{from}&start=le{to}'\n\
          curl --cacert {pki}/ca-bundle.pem --cert {pki}/clients/portal.pem --key {pki}/clients/portal.key \\\n\
          \x20    'https://localhost:{port}/aspone/alert?wsdl'\n\n\
+         # document exchanges (digest checked while streaming, every exchange in the trail): see\n\
+         # the README section \"Document exchanges\"; the trail's head:\n\
+         curl http://{admin}/trail\n\n\
          # metrics and health\n\
          curl http://{admin}/metrics\n"
     );

@@ -101,6 +101,22 @@ fn the_readme_calls_work_against_gateway_demo() {
     }
     assert!(!out.contains("OperationOutcome"), "{out}");
 
+    // Document exchanges: the README's block (upload, wrong digest, download, trail, verify).
+    let block = readme_block("P=certs-test/pki; DOC=");
+    let out = bash(&format!(
+        "GATEWAY={}\n{block}",
+        env!("CARGO_BIN_EXE_gateway")
+    ));
+    for expected in [
+        r#""exchange_id":"ex-1""#,
+        "urn:gateway:problem:digest-mismatch",
+        "content-digest: sha-256=",
+        r#""instance":"demo""#,
+        "ok: ",
+    ] {
+        assert!(out.contains(expected), "no `{expected}` in:\n{out}");
+    }
+
     // The tour: the pinned SAS client goes through, the revoked certificate does not.
     let pki = "certs-test/pki";
     let curl = |client: &str, path: &str| {
