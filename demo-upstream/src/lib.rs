@@ -12,6 +12,7 @@ pub mod alert;
 pub mod documents;
 pub mod fake_sas;
 pub mod sas;
+pub mod sealer;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
