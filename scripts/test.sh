@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace. Installs what a fresh machine lacks (Python test clients,
-# openssl) and starts Redis on 127.0.0.1:6379 if it is not running.
+# openssl, softhsm2) and starts Redis on 127.0.0.1:6379 if it is not running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,11 +9,13 @@ command -v openssl >/dev/null || need_apt+=(openssl)
 command -v curl >/dev/null || need_apt+=(curl)
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v python3 >/dev/null || need_apt+=(python3 python3-pip)
+# SoftHSM: the PKCS#11 token of mtls' outbound-identity tests (they fail without it)
+command -v softhsm2-util >/dev/null || need_apt+=(softhsm2)
 if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
 fi
 
-if ! python3 -c 'import zeep, fhir.resources, fhirpathpy' 2>/dev/null; then
+if ! python3 -c 'import zeep, fhir.resources, fhirpathpy, requests' 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
 fi
 

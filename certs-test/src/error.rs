@@ -6,7 +6,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Error {
     /// The command line was not understood.
-    #[error("{0}\nusage: cargo run -p certs-test [-- --out DIR]")]
+    #[error("{0}\nusage: cargo run -p certs-test [-- [--out DIR] [--only cps]]")]
     Usage(String),
     /// rcgen refused to build a key, a certificate or a CRL.
     #[error("cannot generate {what}: {source}")]

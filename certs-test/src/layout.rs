@@ -116,7 +116,13 @@ impl<'o> Layout<'o> {
 
     /// Writes `manifest.json`, describing everything recorded so far.
     pub(crate) fn finish(self) -> Result<(), Error> {
+        self.finish_as("manifest.json")
+    }
+
+    /// Writes the manifest of what was recorded to `rel` (a self-contained part such as
+    /// `cps/` has its own).
+    pub(crate) fn finish_as(self, rel: &str) -> Result<(), Error> {
         let json = self.manifest.to_json()?;
-        self.out.write("manifest.json", json)
+        self.out.write(rel, json)
     }
 }

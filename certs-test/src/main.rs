@@ -1,10 +1,12 @@
 //! Generates the gateway's TEST PKI (an IGC Santé look-alike with test-only keys) into
-//! `certs-test/pki/`, or into the directory given with `--out DIR`.
+//! `certs-test/pki/`, or into the directory given with `--out DIR`; `--only cps` writes only the
+//! self-contained CPS part (`cps/`) and leaves every other file alone.
 //!
 //! See `certs-test/README.md` for the list of files and the expiry plan.
 #![forbid(unsafe_code)]
 
 mod clients;
+mod cps;
 mod der;
 mod error;
 mod inspect;
@@ -26,26 +28,42 @@ fn default_out_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("pki")
 }
 
-/// Parses `[--out DIR]`.
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<PathBuf, Error> {
+/// What to generate: everything, or one self-contained part.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+    All,
+    /// Only `cps/` (its own CA, cards and manifest): adds files, changes nothing else.
+    Cps,
+}
+
+/// Parses `[--out DIR] [--only cps]`.
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(PathBuf, Part), Error> {
     let mut out = None;
+    let mut part = Part::All;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--out" => match args.next() {
                 Some(dir) => out = Some(PathBuf::from(dir)),
                 None => return Err(Error::Usage("--out needs a directory".into())),
             },
+            "--only" => match args.next().as_deref() {
+                Some("cps") => part = Part::Cps,
+                _ => return Err(Error::Usage("--only takes `cps`".into())),
+            },
             "-h" | "--help" => return Err(Error::Usage("generates the test PKI".into())),
             other => return Err(Error::Usage(format!("unexpected argument {other:?}"))),
         }
     }
-    Ok(out.unwrap_or_else(default_out_dir))
+    Ok((out.unwrap_or_else(default_out_dir), part))
 }
 
 fn run() -> Result<Output, Error> {
-    let dir = parse_args(std::env::args().skip(1))?;
+    let (dir, part) = parse_args(std::env::args().skip(1))?;
     let mut out = Output::create(&dir)?;
-    pki::generate(&mut out)?;
+    match part {
+        Part::All => pki::generate(&mut out)?,
+        Part::Cps => cps::generate(&mut out)?,
+    }
     Ok(out)
 }
 

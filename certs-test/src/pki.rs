@@ -69,7 +69,8 @@ pub(crate) fn generate(out: &mut Output) -> Result<(), Error> {
     servers(&mut files, &cas.intermediate)?;
     clients_and_revocation(&mut files, &cas)?;
     ocsp_responders(&mut files, &cas)?;
-    files.finish()
+    files.finish()?;
+    crate::cps::generate(out)
 }
 
 fn authorities(files: &mut Layout<'_>) -> Result<Authorities, Error> {

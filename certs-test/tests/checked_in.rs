@@ -243,3 +243,54 @@ fn webpki_accepts_and_refuses_as_intended() -> Result {
     assert!(wrong.verify_is_valid_for_subject_name(&localhost).is_err());
     Ok(())
 }
+
+/// The self-contained CPS part (`cps/`, its own manifest): both cards chain to the CPS test CA
+/// for client authentication, and to nothing else.
+#[test]
+fn cps_cards_chain_to_the_cps_ca() -> Result {
+    let manifest: Value = serde_json::from_slice(&read("cps/manifest.json")?)?;
+    let certs = manifest["certificates"]
+        .as_object()
+        .ok_or("no certificates")?;
+    assert_eq!(certs.len(), 3, "the CPS CA and two cards");
+    for (name, entry) in certs {
+        let der = first_cert(field(entry, "path")?)?;
+        assert_eq!(
+            lower_hex(&Sha256::digest(&der)),
+            field(entry, "sha256")?,
+            "{name}"
+        );
+        let key = String::from_utf8(read(field(entry, "key_path")?)?)?;
+        assert!(key.starts_with("-----BEGIN PRIVATE KEY-----"), "{name}");
+    }
+    let cps_root = CertificateDer::from(read("cps/cps-ca.cer")?);
+    let cps = [anchor_from_trusted_cert(&cps_root)?.to_owned()];
+    let igc_root = CertificateDer::from(read("root-ca.cer")?);
+    let igc = [anchor_from_trusted_cert(&igc_root)?.to_owned()];
+    for card in ["medecin", "infirmiere"] {
+        let der = first_cert(&format!("cps/cards/{card}.leaf.pem"))?;
+        let ee = EndEntityCert::try_from(&der)?;
+        let verify = |anchors: &[rustls_pki_types::TrustAnchor<'_>], usage| {
+            ee.verify_for_usage(
+                webpki::ALL_VERIFICATION_ALGS,
+                anchors,
+                &[],
+                UnixTime::now(),
+                usage,
+                None,
+                None,
+            )
+            .map(drop)
+        };
+        assert_eq!(verify(&cps, KeyUsage::client_auth()), Ok(()), "{card}");
+        assert!(verify(&cps, KeyUsage::server_auth()).is_err(), "{card}");
+        assert_eq!(
+            verify(&igc, KeyUsage::client_auth()),
+            Err(webpki::Error::UnknownIssuer),
+            "{card}"
+        );
+        let entry = &manifest["certificates"][format!("cps/cards/{card}")];
+        assert!(field(entry, "cn")?.contains("/"), "{card}: RPPS/name CN");
+    }
+    Ok(())
+}

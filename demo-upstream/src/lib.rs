@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod alert;
+pub mod cps_agent;
 pub mod documents;
 pub mod fake_sas;
 pub mod sas;
@@ -43,6 +44,8 @@ pub fn router_with(documents: Router) -> Router {
         .merge(alert::router())
         .merge(sas::router())
         .merge(documents)
+        // The single-token sealer (seed 001): 300 ms a PDF, one at a time.
+        .merge(sealer::router(std::time::Duration::from_millis(300)).0)
         .fallback(echo)
 }
 

@@ -22,6 +22,8 @@ pub struct SealerStats {
     pub sealed: AtomicUsize,
     /// Requests refused because another was being sealed.
     pub overlaps: AtomicUsize,
+    /// The token is unplugged: `/health` and sealing answer 503.
+    pub unplugged: AtomicBool,
     busy: AtomicBool,
 }
 
@@ -40,11 +42,23 @@ pub fn router(took: Duration) -> (Router, Arc<SealerStats>) {
     };
     let app = Router::new()
         .route("/seal-contract", post(seal))
+        .route("/health", axum::routing::get(health))
         .with_state(sealer);
     (app, stats)
 }
 
+async fn health(State(sealer): State<Sealer>) -> StatusCode {
+    if sealer.stats.unplugged.load(Ordering::SeqCst) {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    }
+}
+
 async fn seal(State(sealer): State<Sealer>, pdf: Bytes) -> impl IntoResponse {
+    if sealer.stats.unplugged.load(Ordering::SeqCst) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "no token").into_response();
+    }
     if sealer.stats.busy.swap(true, Ordering::SeqCst) {
         sealer.stats.overlaps.fetch_add(1, Ordering::SeqCst);
         return (

@@ -54,6 +54,11 @@ async fn readyz(State(inner): State<Arc<Inner>>) -> impl IntoResponse {
         };
         checks.insert(format!("revocation.{listener}"), state.into());
     }
+    // A down upstream is a detail, not unreadiness: the other routes still work.
+    for (name, health) in &inner.shared.health {
+        let state = if health.is_up() { "healthy" } else { "down" };
+        checks.insert(format!("upstream.{name}"), state.into());
+    }
     let status = if ready {
         StatusCode::OK
     } else {
@@ -81,6 +86,7 @@ async fn revocation(State(inner): State<Arc<Inner>>) -> impl IntoResponse {
 /// elsewhere (records cut off the end of a file only show against such an anchor).
 async fn trail(State(inner): State<Arc<Inner>>) -> impl IntoResponse {
     let trails: serde_json::Map<String, serde_json::Value> = inner
+        .shared
         .trails
         .iter()
         .map(|(name, t)| {

@@ -38,6 +38,10 @@ pub(crate) enum BodyFault {
     /// aborted before its end).
     #[error("the body does not match its {0} digest")]
     DigestMismatch(integrity::Algorithm),
+    /// The antivirus refused the body, or gave no verdict (the upstream request was aborted
+    /// before its end).
+    #[error("{0}")]
+    Scan(crate::policy::scan::ScanFault),
 }
 
 impl From<BodyFault> for GatewayError {
@@ -49,6 +53,7 @@ impl From<BodyFault> for GatewayError {
             }
             BodyFault::Broken(reason) => GatewayError::BodyUnreadable(reason),
             BodyFault::DigestMismatch(algorithm) => GatewayError::DigestMismatch { algorithm },
+            BodyFault::Scan(fault) => fault.into(),
         }
     }
 }
@@ -178,6 +183,41 @@ where
                 Poll::Pending
             }
         }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A body that keeps something alive (an upstream slot) until it has been sent or dropped.
+    pub(crate) struct Holding<B, T> {
+        #[pin]
+        inner: B,
+        held: T,
+    }
+}
+
+impl<B, T> Holding<B, T> {
+    pub(crate) fn new(inner: B, held: T) -> Self {
+        Self { inner, held }
+    }
+}
+
+impl<B: Body, T> Body for Holding<B, T> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        self.project().inner.poll_frame(cx)
     }
 
     fn is_end_stream(&self) -> bool {

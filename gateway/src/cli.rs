@@ -77,6 +77,7 @@ pub const DEMO_SECRETS: &[(&str, &str)] = &[
     ("ALERT_PORTAL_A_SECRET", "partner-a-secret"),
     ("ALERT_PORTAL_A_SSO", "sso-key-a"),
     ("DEMO_TRAIL_KEY", "demo-trail-key-not-a-secret-0123456789"),
+    ("DEMO_SEAL_KEY", "demo-seal-key-not-a-secret-0123456789"),
 ];
 
 /// The process environment, falling back to [`DEMO_SECRETS`].

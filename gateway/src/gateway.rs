@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{self, ConfigErrors, Env, Settings};
-use crate::routing::Runtime;
+use crate::routing::{Runtime, Shared};
 use crate::{admin, server};
 
 /// Why the gateway could not start.
@@ -75,8 +75,9 @@ pub(crate) struct Inner {
     /// Each listener's timeouts, replaced by reloads.
     timeouts: HashMap<String, Arc<ArcSwap<crate::config::ConnectionTimeouts>>>,
     pub(crate) revocations: HashMap<String, Arc<mtls::Revocation>>,
-    /// Running trails (started with the gateway; a reload that changes them needs a restart).
-    pub(crate) trails: HashMap<String, Arc<crate::trail::Trail>>,
+    /// Trails and upstream queues (started with the gateway; a reload that changes them needs a
+    /// restart).
+    pub(crate) shared: Shared,
     pub(crate) store: Arc<dyn state::StateStore>,
     addrs: HashMap<String, SocketAddr>,
     admin_addr: SocketAddr,
@@ -110,12 +111,26 @@ impl Gateway {
         let deps = adapters::Deps {
             store: Arc::clone(&store),
         };
-        let mut trails = HashMap::new();
+        let mut shared = Shared::default();
         for (name, t) in &settings.trails {
-            trails.insert(name.clone(), crate::trail::Trail::start(t)?);
+            shared
+                .trails
+                .insert(name.clone(), crate::trail::Trail::start(t)?);
+        }
+        for (name, u) in &settings.upstreams {
+            if let Some(q) = u.concurrency {
+                shared
+                    .queues
+                    .insert(name.clone(), crate::policy::Queue::new(name, q));
+            }
+            if let Some(h) = &u.health_check {
+                let health =
+                    crate::health::Health::start(name, &u.url, h.clone(), shutdown.clone());
+                shared.health.insert(name.clone(), health);
+            }
         }
         let runtime = Arc::new(ArcSwap::from_pointee(Runtime::build(
-            &settings, &deps, &trails,
+            &settings, &deps, &shared,
         )?));
         let mut tasks = JoinSet::new();
         let mut tls = HashMap::new();
@@ -154,7 +169,7 @@ impl Gateway {
             runtime: Arc::clone(&runtime),
             tls,
             timeouts,
-            trails,
+            shared,
             revocations,
             store,
             reload_env,
@@ -274,7 +289,7 @@ impl Inner {
         let deps = adapters::Deps {
             store: Arc::clone(&self.store),
         };
-        let runtime = Runtime::build(&new, &deps, &self.trails)?;
+        let runtime = Runtime::build(&new, &deps, &self.shared)?;
         // Revocation handles keep their CRLs and caches across reloads.
         let mut configs = Vec::new();
         for l in &new.listeners {
@@ -348,6 +363,16 @@ fn needs_restart(old: &Settings, new: &Settings) -> Option<String> {
     }
     if old.trails != new.trails {
         return Some("trails".into());
+    }
+    for (name, u) in &new.upstreams {
+        let before = old.upstreams.get(name).and_then(|o| o.concurrency);
+        if u.concurrency.is_some() && u.concurrency != before {
+            return Some(format!("upstreams.{name}.concurrency"));
+        }
+        let before = old.upstreams.get(name).and_then(|o| o.health_check.clone());
+        if u.health_check.is_some() && u.health_check != before {
+            return Some(format!("upstreams.{name}.health_check"));
+        }
     }
     if old.shutdown_grace != new.shutdown_grace {
         return Some("shutdown.grace_period".into());

@@ -29,6 +29,9 @@ use crate::routing::RequestContext;
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1) plus the proxy ones, never forwarded.
 const HOP_BY_HOP: &[&str] = &[
+    // The gateway answers `100 Continue` itself when it reads the body; forwarded, the header
+    // would make the upstream send a second one.
+    "expect",
     "connection",
     "keep-alive",
     "proxy-connection",

@@ -11,6 +11,7 @@ pub mod config;
 mod documents;
 mod gateway;
 mod headers;
+mod health;
 mod linger;
 mod path;
 mod policy;

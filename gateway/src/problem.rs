@@ -80,6 +80,58 @@ pub enum GatewayError {
         /// Why (for the log only).
         reason: String,
     },
+    /// The antivirus found a signature in the upload.
+    #[error("the antivirus found {signature}; the document is refused")]
+    Infected {
+        /// The signature clamd named.
+        signature: String,
+    },
+    /// The upload is larger than the antivirus accepts (clamd's `StreamMaxLength`).
+    #[error("the document is larger than the antivirus accepts")]
+    ScanTooLarge,
+    /// The antivirus could not be reached or gave no verdict.
+    #[error("the antivirus gave no verdict: {reason}")]
+    ScanUnavailable {
+        /// Why (for the log only).
+        reason: String,
+    },
+    /// The body is not of a media type the route accepts.
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
+    /// The body fails the route's content checks.
+    #[error("{0}")]
+    ContentRefused(String),
+    /// The upstream's queue is full or the wait for a slot too long.
+    #[error("the service behind the gateway is busy: {why}")]
+    UpstreamBusy {
+        /// Which (for the caller).
+        why: &'static str,
+        /// When a retry would likely get a slot.
+        retry_after: Duration,
+    },
+    /// The upstream's health check says it is down: refused without trying.
+    #[error("the service behind the gateway is down (health check)")]
+    UpstreamDown,
+    /// The route requires a signed request (RFC 9421) and this one's signature is refused.
+    #[error("signature refused ({class}): {detail}")]
+    SignatureRefused {
+        /// The class (`missing`, `unknown_key`, `expired`, `replay`, `bad_signature`,
+        /// `digest_mismatch`, …).
+        class: &'static str,
+        /// What was wrong (never a key or an expected value).
+        detail: String,
+    },
+    /// No RFC 3161 timestamp could be obtained for the answer, on a route that requires one.
+    #[error("no timestamp: {reason}")]
+    Timestamp {
+        /// Whether the TSA was too slow (504) rather than failing (502).
+        timed_out: bool,
+        /// Why (for the log).
+        reason: String,
+    },
+    /// A transfer coding other than `chunked`.
+    #[error("only the chunked transfer coding is supported")]
+    TransferCoding,
     /// The request path cannot be routed safely (dot-segments leaving the root, encoded
     /// separators, backslashes).
     #[error("{0}")]
@@ -105,6 +157,22 @@ pub enum GatewayError {
     Internal(String),
 }
 
+/// The problem type of each signature refusal class (`urn:gateway:problem:signature-…`).
+fn signature_slug(class: &str) -> &'static str {
+    match class {
+        "missing" => "signature-missing",
+        "malformed" | "missing_parameter" => "signature-malformed",
+        "unknown_key" => "signature-unknown-key",
+        "unsupported_algorithm" | "unsupported_component" => "signature-unsupported",
+        "not_covered" | "component_absent" | "wrong_tag" => "signature-not-covering",
+        "expired" | "not_yet_valid" | "too_old" => "signature-expired",
+        "replay" => "signature-replay",
+        "digest_mismatch" => "signature-digest-mismatch",
+        "bad_signature" => "signature-bad",
+        _ => "signature-invalid",
+    }
+}
+
 // === impl GatewayError ===
 
 impl GatewayError {
@@ -114,6 +182,7 @@ impl GatewayError {
         match self {
             Self::UpstreamUnavailable { .. } | Self::UpstreamTimeout { .. } => Fault::Upstream,
             Self::Internal(_) | Self::PolicyUnavailable { .. } => Fault::Internal,
+            Self::ScanUnavailable { .. } => Fault::Internal,
             _ => Fault::Downstream,
         }
     }
@@ -124,18 +193,29 @@ impl GatewayError {
         match self {
             Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Self::Unauthenticated(_) | Self::SignatureRefused { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) | Self::Revoked { .. } => StatusCode::FORBIDDEN,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BodyUnreadable(_)
             | Self::BadPath(_)
             | Self::DigestMismatch { .. }
-            | Self::DigestField(_) => StatusCode::BAD_REQUEST,
+            | Self::DigestField(_)
+            | Self::ContentRefused(_) => StatusCode::BAD_REQUEST,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TransferCoding => StatusCode::NOT_IMPLEMENTED,
+            Self::UpstreamBusy { .. } | Self::UpstreamDown => StatusCode::SERVICE_UNAVAILABLE,
             Self::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::PolicyUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Infected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::ScanTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::ScanUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Self::UpstreamUnavailable { .. } => StatusCode::BAD_GATEWAY,
-            Self::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+            Self::UpstreamTimeout { .. }
+            | Self::Timestamp {
+                timed_out: true, ..
+            } => StatusCode::GATEWAY_TIMEOUT,
+            Self::Timestamp { .. } => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -153,8 +233,18 @@ impl GatewayError {
             Self::BadPath(_) => "bad-path",
             Self::DigestMismatch { .. } => "digest-mismatch",
             Self::DigestField(_) => "digest-field",
+            Self::UnsupportedMediaType(_) => "unsupported-media-type",
+            Self::TransferCoding => "transfer-coding",
+            Self::Timestamp { .. } => "timestamp-unavailable",
+            Self::SignatureRefused { class, .. } => signature_slug(class),
+            Self::ContentRefused(_) => "content-refused",
+            Self::UpstreamBusy { .. } => "upstream-busy",
+            Self::UpstreamDown => "upstream-down",
             Self::QuotaExceeded { .. } => "quota-exceeded",
             Self::PolicyUnavailable { .. } => "policy-unavailable",
+            Self::Infected { .. } => "infected",
+            Self::ScanTooLarge => "too-large-to-scan",
+            Self::ScanUnavailable { .. } => "scan-unavailable",
             Self::UpstreamUnavailable { .. } => "upstream-unavailable",
             Self::UpstreamTimeout { .. } => "upstream-timeout",
             Self::Internal(_) => "internal-error",
@@ -165,14 +255,18 @@ impl GatewayError {
     /// expected CN, no stack).
     pub(crate) fn public_detail(&self) -> String {
         match self {
-            Self::UpstreamUnavailable { .. } => {
+            Self::UpstreamUnavailable { .. } | Self::UpstreamDown => {
                 "the service behind the gateway is unavailable".into()
             }
             Self::UpstreamTimeout { .. } => {
                 "the service behind the gateway did not answer in time".into()
             }
             Self::Internal(_) => "the gateway failed to handle the request".into(),
+            Self::Timestamp { .. } => {
+                "no RFC 3161 timestamp could be obtained for the answer".into()
+            }
             Self::PolicyUnavailable { what, .. } => format!("{what} is unavailable; retry later"),
+            Self::ScanUnavailable { .. } => "the antivirus is unavailable; retry later".into(),
             Self::Revoked { .. } => {
                 "the client certificate is revoked or its revocation status is unknown".into()
             }
@@ -208,10 +302,16 @@ impl GatewayError {
                 headers.insert(header::ALLOW, v);
             }
         }
-        if let Self::QuotaExceeded { retry_after } = self {
+        if let Self::QuotaExceeded { retry_after } | Self::UpstreamBusy { retry_after, .. } = self {
             headers.insert(
                 header::RETRY_AFTER,
                 HeaderValue::from(retry_after.as_secs().max(1)),
+            );
+        }
+        if let Self::SignatureRefused { .. } = self {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Signature"),
             );
         }
         if let Self::Unauthenticated(_) = self {

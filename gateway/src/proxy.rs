@@ -66,7 +66,78 @@ pub(crate) async fn forward(
     };
     let (mut parts, body) = response.into_parts();
     headers::prepare_response(&mut parts.headers);
-    Ok(Response::from_parts(parts, Body::new(body)))
+    if route.settings.strip_prefix {
+        restore_prefix(&mut parts.headers, &route.settings.path_prefix);
+    }
+    let watched = Truncation {
+        inner: body,
+        upstream: name.clone(),
+        request_id: ctx.request_id.clone(),
+    };
+    Ok(Response::from_parts(parts, Body::new(watched)))
+}
+
+pin_project_lite::pin_project! {
+    /// The upstream's response body, passed through; when it fails mid-stream (the upstream
+    /// closed early) the failure is counted and logged: the access line already said 200.
+    struct Truncation<B> {
+        #[pin]
+        inner: B,
+        upstream: String,
+        request_id: String,
+    }
+}
+
+impl<B> http_body::Body for Truncation<B>
+where
+    B: http_body::Body,
+    B::Error: std::fmt::Display,
+{
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let polled = this.inner.poll_frame(cx);
+        if let std::task::Poll::Ready(Some(Err(e))) = &polled {
+            metrics::counter!("gateway_upstream_errors_total",
+                "upstream" => this.upstream.clone(), "kind" => "truncated")
+            .increment(1);
+            tracing::warn!(upstream = %this.upstream, request_id = %this.request_id, error = %e,
+                "the upstream's response ended before its end; the caller got a truncated body");
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// A route that strips its prefix on the way in puts it back in the upstream's `Location`
+/// (an absolute path such as `/exchanges/e/documents/1`), so that the caller can follow it
+/// through the gateway.
+fn restore_prefix(headers: &mut http::HeaderMap, prefix: &str) {
+    let Some(location) = headers
+        .get(http::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return;
+    };
+    if !location.starts_with('/') || location.starts_with("//") {
+        return;
+    }
+    let restored = format!("{}{location}", prefix.trim_end_matches('/'));
+    if let Ok(v) = http::HeaderValue::from_str(&restored) {
+        headers.insert(http::header::LOCATION, v);
+    }
 }
 
 fn classify(

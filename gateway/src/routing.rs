@@ -53,6 +53,15 @@ enum Handler {
     Adapter(Arc<dyn adapters::Adapter>),
 }
 
+/// What lives as long as the gateway, across reloads: trails (one writer per file) and upstream
+/// queues (a slot taken before a reload must count after it).
+#[derive(Default)]
+pub(crate) struct Shared {
+    pub(crate) trails: HashMap<String, Arc<crate::trail::Trail>>,
+    pub(crate) queues: HashMap<String, Arc<crate::policy::Queue>>,
+    pub(crate) health: HashMap<String, Arc<crate::health::Health>>,
+}
+
 /// Everything a reload replaces at once: routes per listener and upstream pools.
 pub(crate) struct Runtime {
     tables: HashMap<String, Vec<Arc<Route>>>,
@@ -69,7 +78,7 @@ impl Runtime {
     pub(crate) fn build(
         settings: &Settings,
         deps: &adapters::Deps,
-        trails: &HashMap<String, Arc<crate::trail::Trail>>,
+        shared: &Shared,
     ) -> Result<Self, adapters::BuildError> {
         let upstreams: BTreeMap<String, Arc<Upstream>> = settings
             .upstreams
@@ -106,7 +115,34 @@ impl Runtime {
                     .map(|q| crate::policy::Quota::new(q, &route.name, Arc::clone(&deps.store))),
                 digest: route.digest,
                 // Validation guarantees the trail exists.
-                trail: route.trail.as_ref().and_then(|t| trails.get(t)).cloned(),
+                trail: route
+                    .trail
+                    .as_ref()
+                    .and_then(|t| shared.trails.get(t))
+                    .cloned(),
+                scan: route
+                    .scan
+                    .clone()
+                    .map(|s| crate::policy::scan::Scanner::new(s, &route.name)),
+                content: route.content.clone(),
+                queue: route
+                    .upstream
+                    .as_ref()
+                    .and_then(|u| shared.queues.get(u))
+                    .cloned(),
+                health: route
+                    .upstream
+                    .as_ref()
+                    .and_then(|u| shared.health.get(u))
+                    .cloned(),
+                timestamp: route.timestamp.clone().map(crate::policy::Timestamper::new),
+                signature: route.signature.as_ref().map(|s| {
+                    crate::policy::signature::Signatures::new(
+                        s,
+                        &route.name,
+                        Arc::clone(&deps.store),
+                    )
+                }),
             };
             tables
                 .entry(route.listener.clone())
@@ -180,7 +216,11 @@ pub(crate) async fn handle(
         status: response.status().as_u16(),
         elapsed: started.elapsed(),
         request_id: &request_id,
-        client_cn: conn.identity.as_ref().and_then(|i| i.cn.as_deref()),
+        client_cn: response
+            .extensions()
+            .get::<crate::policy::Caller>()
+            .map(|c| c.0.as_str())
+            .or_else(|| conn.identity.as_ref().and_then(|i| i.cn.as_deref())),
         peer: conn.peer,
         error: error.as_ref(),
     });
@@ -189,12 +229,27 @@ pub(crate) async fn handle(
 
 /// The request with its path made canonical, or the reason it cannot be.
 fn canonical(req: Request<Incoming>) -> Result<Request<Incoming>, GatewayError> {
+    // hyper decodes `chunked` only: any other transfer coding (`gzip, chunked`) would reach the
+    // upstream as undecoded bytes without its header (RFC 9112 §6.1: 501).
+    let other_coding = req
+        .headers()
+        .get_all(http::header::TRANSFER_ENCODING)
+        .iter()
+        .flat_map(|v| v.to_str().unwrap_or("?").split(','))
+        .any(|coding| !coding.trim().eq_ignore_ascii_case("chunked"));
+    if other_coding {
+        return Err(GatewayError::TransferCoding);
+    }
     let normalized = match crate::path::normalize(req.uri().path()) {
         Err(reason) => return Err(GatewayError::BadPath(reason)),
         Ok(std::borrow::Cow::Borrowed(_)) => return Ok(req),
         Ok(std::borrow::Cow::Owned(path)) => path,
     };
     let (mut parts, body) = req.into_parts();
+    if let Some(sent) = parts.uri.path_and_query() {
+        let sent = crate::policy::signature::OriginalTarget(sent.as_str().to_owned());
+        parts.extensions.insert(sent);
+    }
     let path_and_query = match parts.uri.query() {
         Some(q) => format!("{normalized}?{q}"),
         None => normalized,

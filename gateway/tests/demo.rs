@@ -117,6 +117,14 @@ fn the_readme_calls_work_against_gateway_demo() {
         assert!(out.contains(expected), "no `{expected}` in:\n{out}");
     }
 
+    // The sealing service: the README's signed request, then its replay.
+    let out = bash(&readme_block("P=certs-test/pki; KEY="));
+    assert!(out.contains("sealed by the demo token"), "{out}");
+    assert!(
+        out.contains("urn:gateway:problem:signature-replay"),
+        "{out}"
+    );
+
     // The tour: the pinned SAS client goes through, the revoked certificate does not.
     let pki = "certs-test/pki";
     let curl = |client: &str, path: &str| {

@@ -65,6 +65,11 @@ async fn an_upload_is_stored_served_and_recorded_with_its_origin_and_digest() {
         String::from_utf8_lossy(&answer.body)
     );
     let id = answer.json()["id"].as_str().unwrap().to_owned();
+    // The core's Location, with the route's prefix back: followable through the gateway.
+    assert_eq!(
+        answer.headers["location"],
+        format!("{EXCHANGE}/{id}").as_str()
+    );
     let download = send(
         d.addr,
         Some("portal"),

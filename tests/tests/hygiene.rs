@@ -216,3 +216,78 @@ async fn a_reload_applies_every_setting_or_refuses_naming_it() {
     gw.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Raw HTTP/1.1 over TLS, as internal-app; the whole answer as text.
+async fn raw_exchange(addr: std::net::SocketAddr, request: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = connect(addr, client_config(Some("internal-app"), &[b"http/1.1"]))
+        .await
+        .unwrap();
+    s.write_all(request).await.unwrap();
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), s.read_to_end(&mut buf)).await;
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+#[tokio::test]
+async fn framing_the_gateway_cannot_pass_on_faithfully_is_refused_or_removed() {
+    let gw = two_routes("").await;
+    let addr = gw.addr("edge").unwrap();
+    // A transfer coding hyper does not decode would reach the upstream undecoded.
+    let out = raw_exchange(
+        addr,
+        b"POST /internal/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    )
+    .await;
+    assert!(out.starts_with("HTTP/1.1 501"), "{out}");
+    assert!(out.contains("urn:gateway:problem:transfer-coding"), "{out}");
+    // The gateway answers 100 Continue itself; the upstream must not be asked to again.
+    let out = raw_exchange(
+        addr,
+        b"POST /internal/x HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc",
+    )
+    .await;
+    assert!(out.contains("HTTP/1.1 200"), "{out}");
+    assert!(
+        !out.contains("\"expect\""),
+        "Expect reached the upstream: {out}"
+    );
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_truncated_upstream_response_is_counted() {
+    // An upstream that promises 1,000 bytes and closes after 10.
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = tcp.local_addr().unwrap();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut s, _)) = tcp.accept().await {
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf).await;
+            let _ = s
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789")
+                .await;
+        }
+    });
+    let gw = start(&format!(
+        "{}\nupstreams:\n  cutting:\n    url: http://{upstream}\nroutes:\n  - name: cut\n    path_prefix: /cut\n    handler: proxy\n    upstream: cutting\n    allow_any_verified_client: true\n",
+        listener("required")
+    ))
+    .await;
+    let got = send(
+        gw.addr("edge").unwrap(),
+        Some("internal-app"),
+        false,
+        get("/cut"),
+    )
+    .await;
+    assert!(got.is_err(), "a truncated body was delivered as complete");
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let metrics = gateway::prometheus().render();
+    assert!(
+        metrics.contains(r#"gateway_upstream_errors_total{upstream="cutting",kind="truncated"} 1"#),
+        "{metrics}"
+    );
+    gw.shutdown().await;
+}

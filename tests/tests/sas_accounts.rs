@@ -246,3 +246,23 @@ async fn each_malformed_body_of_the_guide_is_refused() {
     .await;
     assert_outcome(&a, 400, "invalid");
 }
+
+#[tokio::test]
+async fn a_fhir_xml_body_is_415_not_misread_as_json() {
+    let s = stack().await;
+    let req = http::Request::post(format!(
+        "https://localhost:{}/sas/recette/fhir/Practitioner",
+        s.addr.port()
+    ))
+    .header("host", "localhost")
+    .header("content-type", "application/fhir+xml")
+    .body(http_body_util::Full::new(bytes::Bytes::from_static(
+        b"<Practitioner xmlns=\"http://hl7.org/fhir\"/>",
+    )))
+    .unwrap();
+    let a = common::send(s.addr, Some("sas-recette"), false, req)
+        .await
+        .unwrap();
+    assert_outcome(&a, 415, "not-supported");
+    assert!(accounts(&s).await.is_empty());
+}

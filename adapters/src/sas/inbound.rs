@@ -88,6 +88,7 @@ impl InboundService {
                 Ok(fhir_bytes(StatusCode::OK, bundle))
             }
             ("/Practitioner", &Method::POST | &Method::PUT) => {
+                check_json_body(req.headers())?;
                 let body = req.body();
                 let written = if method == Method::POST {
                     practitioner::create(&self.accounts, body, &ctx.request_id).await?
@@ -112,6 +113,30 @@ impl InboundService {
                 "this FHIR base serves Slot, Schedule and Practitioner only".into(),
             )),
         }
+    }
+}
+
+/// Writes are read as FHIR JSON: a body declared as XML (`application/fhir+xml`, `text/xml`)
+/// is refused with 415 rather than misread as broken JSON. No `Content-Type` is read as JSON.
+fn check_json_body(headers: &http::HeaderMap) -> Result<(), FhirError> {
+    let declared = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        });
+    match declared.as_deref() {
+        None => Ok(()),
+        Some(t) if t.ends_with("json") || t.ends_with("+json") || t == "application/json+fhir" => {
+            Ok(())
+        }
+        Some(t) => Err(FhirError::UnsupportedFormat(format!(
+            "`{t}` bodies are not read on this base: send FHIR JSON (application/fhir+json)"
+        ))),
     }
 }
 

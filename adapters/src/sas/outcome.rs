@@ -28,6 +28,9 @@ pub(crate) enum FhirError {
     /// The body is not a usable resource of the expected kind.
     #[error("{0}")]
     BadBody(String),
+    /// The body is declared in a format this base does not read (FHIR XML).
+    #[error("{0}")]
+    UnsupportedFormat(String),
     /// The body is well formed but a business rule refuses it.
     #[error("{0}")]
     BusinessRule(String),
@@ -57,6 +60,7 @@ impl FhirError {
             Self::BadQuery(_) => (StatusCode::BAD_REQUEST, "invalid"),
             Self::TooManyIdentifiers { .. } => (StatusCode::BAD_REQUEST, "too-costly"),
             Self::BadBody(_) => (StatusCode::BAD_REQUEST, "structure"),
+            Self::UnsupportedFormat(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "not-supported"),
             Self::BusinessRule(_) => (StatusCode::UNPROCESSABLE_ENTITY, "business-rule"),
             Self::Duplicate(_) => (StatusCode::UNPROCESSABLE_ENTITY, "duplicate"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not-supported"),

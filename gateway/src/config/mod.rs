@@ -7,6 +7,9 @@ mod error;
 mod policy;
 mod raw;
 mod revocation;
+pub mod scan;
+mod signature;
+mod timestamp;
 mod units;
 mod validate;
 
@@ -17,8 +20,13 @@ use std::time::Duration;
 
 pub use connection::{ConnectionCaps, ConnectionTimeouts};
 pub use error::{ConfigError, ConfigErrors};
-pub use policy::{DigestSettings, QuotaSettings, ResponseDigest, TrailKey, TrailSettings};
+pub use policy::{
+    ContentSettings, DigestSettings, HealthCheckSettings, QueueSettings, QuotaSettings,
+    ResponseDigest, TrailKey, TrailSettings,
+};
 pub use raw::{Environment, HandlerKind, LogFormat, OnUnavailable, RouteRevocation, StateBackend};
+pub use signature::SignatureSettings;
+pub use timestamp::{TimestampMode, TimestampSettings};
 
 /// Where secrets come from: the process environment in production, a map in tests (so that no
 /// test ever calls `set_var`).
@@ -131,6 +139,14 @@ pub struct RouteSettings {
     pub quota: Option<QuotaSettings>,
     /// The trail the route records to.
     pub trail: Option<String>,
+    /// Antivirus scanning of uploads by clamd.
+    pub scan: Option<scan::ScanSettings>,
+    /// Content checks before the upstream is called.
+    pub content: Option<ContentSettings>,
+    /// Signed requests (RFC 9421) required of callers.
+    pub signature: Option<SignatureSettings>,
+    /// RFC 3161 timestamps of the answers.
+    pub timestamp: Option<TimestampSettings>,
 }
 
 /// What a route adds to the default header handling.
@@ -157,6 +173,10 @@ pub struct UpstreamSettings {
     pub max_idle_per_host: usize,
     /// How long an idle connection is kept.
     pub idle_timeout: Duration,
+    /// A concurrency limit with a bounded queue, for upstreams that can do little at once.
+    pub concurrency: Option<QueueSettings>,
+    /// An active health check.
+    pub health_check: Option<HealthCheckSettings>,
 }
 
 /// Shared state settings.
@@ -227,8 +247,18 @@ pub fn from_yaml(
 fn locate(text: &str) -> (String, String) {
     let first = text.lines().next().unwrap_or_default().trim();
     let first = first.strip_prefix("error: ").unwrap_or(first);
-    match first.split_once(": ") {
+    let (at, reason) = match first.split_once(": ") {
         Some((at, reason)) if at.starts_with("line ") => (at.to_owned(), reason.to_owned()),
         _ => ("(yaml)".to_owned(), first.to_owned()),
+    };
+    (at, operator_words(&reason))
+}
+
+/// The parser's advice to programmers ("set DuplicateKeyPolicy in Options") means nothing to an
+/// operator: say what to do in the file instead.
+fn operator_words(reason: &str) -> String {
+    match reason.split_once(", set DuplicateKeyPolicy") {
+        Some((what, _)) => format!("{what} (a key may appear once in a mapping)"),
+        None => reason.to_owned(),
     }
 }

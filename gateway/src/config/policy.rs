@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -56,6 +57,43 @@ pub(crate) struct RawTrail {
     pub(crate) rotate_at: Option<String>,
     /// fsync each batch of records before answering (`false`: flushed to the OS only).
     pub(crate) sync: Option<bool>,
+}
+
+/// A route's content checks (`routes[].content`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContentSettings {
+    /// Accepted media types, lowercase, without parameters (`application/pdf`).
+    pub types: Vec<String>,
+    /// The bytes the body must start with.
+    pub magic: Option<Vec<u8>>,
+    /// The smallest body accepted.
+    pub min_size: u64,
+}
+
+/// A queue's settings (`upstreams.<name>.concurrency`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueSettings {
+    /// Requests the upstream serves at once.
+    pub max_in_flight: usize,
+    /// Requests that may wait for a slot.
+    pub max_queue: usize,
+    /// Longest wait for a slot.
+    pub queue_timeout: Duration,
+}
+
+/// A health check's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthCheckSettings {
+    /// The path probed with GET (2xx is healthy).
+    pub path: String,
+    /// Time between probes.
+    pub interval: Duration,
+    /// Longest wait for a probe's answer.
+    pub timeout: Duration,
+    /// Consecutive failures that mark the upstream down.
+    pub unhealthy_threshold: u32,
+    /// Consecutive successes that mark it up again.
+    pub healthy_threshold: u32,
 }
 
 /// A route's digest policy.
@@ -215,4 +253,143 @@ pub(super) fn trails(
         }
     }
     out
+}
+
+/// `routes[].content`: what a body must look like before the upstream is called.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawContent {
+    #[serde(default)]
+    pub(crate) types: Vec<String>,
+    /// The first bytes, as text (`%PDF-`).
+    pub(crate) magic: Option<String>,
+    pub(crate) min_size: Option<String>,
+}
+
+/// `upstreams.<name>.concurrency`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConcurrency {
+    pub(crate) max_in_flight: usize,
+    pub(crate) max_queue: Option<usize>,
+    pub(crate) queue_timeout: Option<String>,
+}
+
+pub(super) fn content(
+    c: &mut Collector,
+    key: &str,
+    raw: Option<&RawContent>,
+) -> Option<Option<ContentSettings>> {
+    let Some(r) = raw else {
+        return Some(None);
+    };
+    let mut ok = true;
+    let mut types = Vec::new();
+    for (j, t) in r.types.iter().enumerate() {
+        let t = t.trim().to_ascii_lowercase();
+        if t.split('/').count() != 2 || t.contains(';') || t.contains(' ') {
+            c.push(
+                format!("{key}.content.types[{j}]"),
+                format!("`{t}` is not a media type such as `application/pdf`"),
+            );
+            ok = false;
+        }
+        types.push(t);
+    }
+    if r.magic.as_deref() == Some("") {
+        c.push(format!("{key}.content.magic"), "must not be empty");
+        ok = false;
+    }
+    let min_size = c.check(
+        format!("{key}.content.min_size"),
+        r.min_size.as_deref().map_or(Ok(1), parse_size),
+    );
+    let settings = ContentSettings {
+        types,
+        magic: r.magic.as_ref().map(|m| m.as_bytes().to_vec()),
+        min_size: min_size?,
+    };
+    ok.then_some(Some(settings))
+}
+
+pub(super) fn concurrency(
+    c: &mut Collector,
+    key: &str,
+    raw: Option<&RawConcurrency>,
+) -> Option<Option<QueueSettings>> {
+    let Some(r) = raw else {
+        return Some(None);
+    };
+    if r.max_in_flight == 0 {
+        c.push(
+            format!("{key}.concurrency.max_in_flight"),
+            "must be at least 1",
+        );
+        return None;
+    }
+    let timeout = c.check(
+        format!("{key}.concurrency.queue_timeout"),
+        r.queue_timeout.as_deref().map_or(
+            Ok(Duration::from_secs(30)),
+            super::connection::positive_duration,
+        ),
+    )?;
+    Some(Some(QueueSettings {
+        max_in_flight: r.max_in_flight,
+        max_queue: r.max_queue.unwrap_or(100),
+        queue_timeout: timeout,
+    }))
+}
+
+/// `upstreams.<name>.health_check`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawHealthCheck {
+    pub(crate) path: String,
+    pub(crate) interval: Option<String>,
+    pub(crate) timeout: Option<String>,
+    pub(crate) unhealthy_threshold: Option<u32>,
+    pub(crate) healthy_threshold: Option<u32>,
+}
+
+pub(super) fn health_check(
+    c: &mut Collector,
+    key: &str,
+    raw: Option<&RawHealthCheck>,
+) -> Option<Option<HealthCheckSettings>> {
+    let Some(r) = raw else {
+        return Some(None);
+    };
+    let key = format!("{key}.health_check");
+    if !r.path.starts_with('/') {
+        c.push(format!("{key}.path"), "must start with `/`");
+    }
+    let duration = |c: &mut Collector, name: &str, v: Option<&str>, default: u64| {
+        c.check(
+            format!("{key}.{name}"),
+            v.map_or(
+                Ok(Duration::from_secs(default)),
+                super::connection::positive_duration,
+            ),
+        )
+    };
+    let interval = duration(c, "interval", r.interval.as_deref(), 5);
+    let timeout = duration(c, "timeout", r.timeout.as_deref(), 1);
+    let mut threshold = |name: &str, v: Option<u32>, default: u32| {
+        let v = v.unwrap_or(default);
+        if v == 0 {
+            c.push(format!("{key}.{name}"), "must be at least 1");
+        }
+        v
+    };
+    let unhealthy = threshold("unhealthy_threshold", r.unhealthy_threshold, 3);
+    let healthy = threshold("healthy_threshold", r.healthy_threshold, 2);
+    (r.path.starts_with('/') && unhealthy > 0 && healthy > 0).then_some(())?;
+    Some(Some(HealthCheckSettings {
+        path: r.path.clone(),
+        interval: interval?,
+        timeout: timeout?,
+        unhealthy_threshold: unhealthy,
+        healthy_threshold: healthy,
+    }))
 }

@@ -182,6 +182,8 @@ pub(crate) struct RawUpstream {
     pub(crate) connect_timeout: Option<String>,
     pub(crate) request_timeout: Option<String>,
     pub(crate) pool: Option<RawPool>,
+    pub(crate) concurrency: Option<super::policy::RawConcurrency>,
+    pub(crate) health_check: Option<super::policy::RawHealthCheck>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -223,6 +225,14 @@ pub(crate) struct RawRoute {
     pub(crate) quota: Option<super::policy::RawQuota>,
     /// The trail (see `trails:`) every exchange of the route is recorded in.
     pub(crate) trail: Option<String>,
+    /// Antivirus scanning of uploads by clamd.
+    pub(crate) scan: Option<super::scan::RawScan>,
+    /// Content checks before the upstream is called.
+    pub(crate) content: Option<super::policy::RawContent>,
+    /// Signed requests (RFC 9421) required of callers.
+    pub(crate) signature: Option<super::signature::RawSignature>,
+    /// RFC 3161 timestamps of the answers.
+    pub(crate) timestamp: Option<super::timestamp::RawTimestamp>,
     /// The block of a `handler: aspone_alert` route.
     pub(crate) aspone_alert: Option<adapters::alert::RawConfig>,
     /// The block of a `handler: sas_fhir` route.

@@ -70,6 +70,31 @@ pub(super) fn validate(
         .as_ref()
         .map_or(DEFAULT_ADMIN_BIND, |a| a.bind.as_str());
     let admin_bind = c.check("admin.bind", parse_addr(admin_bind));
+    // Two sockets on one address cannot both start (port 0 picks a free port each time).
+    let mut taken: BTreeMap<SocketAddr, String> = BTreeMap::new();
+    for (i, l) in raw.listeners.iter().enumerate() {
+        let Ok(bind) = parse_addr(&l.bind) else {
+            continue;
+        };
+        if bind.port() == 0 {
+            continue;
+        }
+        if let Some(other) = taken.insert(bind, l.name.clone()) {
+            c.push(
+                format!("listeners[{i}].bind"),
+                format!("{bind} is also listener `{other}`'s address"),
+            );
+        }
+    }
+    if let Some(admin) = admin_bind
+        && admin.port() != 0
+        && let Some(other) = taken.get(&admin)
+    {
+        c.push(
+            "admin.bind",
+            format!("{admin} is also listener `{other}`'s address"),
+        );
+    }
     let state = state(&mut c, raw.state.as_ref(), env);
     let logging = LoggingSettings {
         format: raw
@@ -288,9 +313,23 @@ fn upstreams(
                 Duration::from_secs(90),
             ),
         );
-        if let (Some(url), Some(connect_timeout), Some(request_timeout), Some(idle_timeout)) =
-            (url, connect_timeout, request_timeout, idle_timeout)
-        {
+        let concurrency = super::policy::concurrency(c, &key, u.concurrency.as_ref());
+        let health_check = super::policy::health_check(c, &key, u.health_check.as_ref());
+        if let (
+            Some(url),
+            Some(connect_timeout),
+            Some(request_timeout),
+            Some(idle_timeout),
+            Some(concurrency),
+            Some(health_check),
+        ) = (
+            url,
+            connect_timeout,
+            request_timeout,
+            idle_timeout,
+            concurrency,
+            health_check,
+        ) {
             out.insert(
                 name.clone(),
                 UpstreamSettings {
@@ -300,6 +339,8 @@ fn upstreams(
                     request_timeout,
                     max_idle_per_host: pool.and_then(|p| p.max_idle_per_host).unwrap_or(64),
                     idle_timeout,
+                    concurrency,
+                    health_check,
                 },
             );
         }
@@ -404,6 +445,10 @@ fn routes(
         let adapter = super::adapter::adapter(c, &key, r, base, env, &services);
         let headers = route_headers(c, &key, r);
         let quota = super::policy::quota(c, &key, r.quota.as_ref());
+        let scan = super::scan::scan(c, &key, r.scan.as_ref(), base);
+        let content = super::policy::content(c, &key, r.content.as_ref());
+        let signature = super::signature::signature(c, &key, r.signature.as_ref(), env);
+        let timestamp = super::timestamp::timestamp(c, &key, r.timestamp.as_ref(), base);
         if let (
             Some(listener),
             Some(policy),
@@ -411,8 +456,20 @@ fn routes(
             Some(timeout),
             Some(adapter),
             Some(quota),
-        ) = (listener, policy, max_body_size, timeout, adapter, quota)
-        {
+            Some(content),
+            Some(signature),
+            Some(timestamp),
+        ) = (
+            listener,
+            policy,
+            max_body_size,
+            timeout,
+            adapter,
+            quota,
+            content,
+            signature,
+            timestamp,
+        ) {
             out.push(RouteSettings {
                 name: r.name.clone(),
                 listener,
@@ -430,6 +487,10 @@ fn routes(
                 digest: super::policy::digest(r.digest.as_ref()),
                 quota,
                 trail: r.trail.clone(),
+                scan,
+                content,
+                signature,
+                timestamp,
             });
         }
     }

@@ -37,6 +37,8 @@ pub(crate) struct Witness {
     /// The download's check, complete when its stream ends.
     pub(crate) download: Option<Arc<DigestOutcome>>,
     pub(crate) flags: Vec<String>,
+    /// The `keyid` of a verified signed request.
+    pub(crate) keyid: Option<String>,
 }
 
 impl Witness {
@@ -55,6 +57,7 @@ impl Witness {
             response_digest: None,
             download: None,
             flags: Vec::new(),
+            keyid: None,
         }
     }
 
@@ -91,6 +94,7 @@ pub(crate) async fn record(
         Outcome::Ok,
     );
     entry.client = client(conn);
+    entry.client.keyid.clone_from(&witness.keyid);
     entry.document_id.clone_from(&witness.document_id);
     entry.size = witness.size;
     entry.digest.clone_from(&witness.digest);

@@ -27,6 +27,9 @@ pub struct Options {
     pub trail_dir: Option<PathBuf>,
     /// An existing core to use (default: a new one).
     pub core: Option<SocketAddr>,
+    /// More keys of the `documents` route, as YAML lines indented by four spaces (e.g. a
+    /// `scan:` block).
+    pub route_extra: String,
 }
 
 impl Default for Options {
@@ -39,6 +42,7 @@ impl Default for Options {
             env: HashMap::new(),
             trail_dir: None,
             core: None,
+            route_extra: String::new(),
         }
     }
 }
@@ -101,6 +105,7 @@ routes:
     quota:
       daily_volume: {volume}
     trail: documents
+{route_extra}
 trails:
   documents:
     file: {dir}/trail-{{instance}}.jsonl
@@ -113,6 +118,7 @@ trails:
         volume = opts.daily_volume,
         dir = trail_dir.display(),
         state = opts.state,
+        route_extra = opts.route_extra,
     );
     let mut env = opts.env;
     env.insert("TRAIL_KEY".into(), TRAIL_KEY.into());

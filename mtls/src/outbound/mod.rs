@@ -1,20 +1,37 @@
-//! Outbound client TLS: the gateway calling a partner (the SAS platform) with the vendor's own
-//! client certificate.
+//! Outbound client TLS: the gateway calling a partner (the SAS platform, the DMP) with a client
+//! certificate whose key is in a file, on a PKCS#11 token, or on a practitioner's CPS card
+//! behind the CPS agent of their workstation.
 //!
 //! The policy is deliberately narrow: only the configured trust anchors are trusted (never the
 //! webpki or system roots, so a public CA cannot impersonate the partner), TLS 1.2 is the
 //! minimum, and the server name of the URL is checked against the partner's certificate by the
-//! standard webpki verifier. Adapters get an `Arc<rustls::ClientConfig>` they hand to their HTTP
-//! client (`reqwest::ClientBuilder::use_preconfigured_tls` or hyper-util) and never see PEM.
+//! standard webpki verifier. Callers get an `Arc<rustls::ClientConfig>` they hand to their HTTP
+//! client (`reqwest::ClientBuilder::tls_backend_preconfigured` or hyper-util) and never see PEM.
+//!
+//! Keys that are not in memory sign through `remote_key` on a dedicated signing pool
+//! (`signing`), so a slow card or token never stalls the async workers.
+
+mod agent;
+mod builder;
+mod error;
+mod pkcs11;
+mod remote_key;
+mod schemes;
+mod secret;
+mod signing;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use rustls::RootCertStore;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+pub use agent::{AgentClient, AgentSettings, AgentTarget, AgentTrust, BadFingerprint, Fingerprint};
+pub use builder::{OutboundIdentity, OutboundTls, OutboundTlsBuilder};
+pub use error::{AgentOperation, AgentRefusal, CertificateProblem, IdentityError, signing_failure};
+pub use pkcs11::{Pkcs11Certificate, Pkcs11Identity};
+pub use schemes::TlsVersions;
+pub use secret::Secret;
+pub use signing::SignatureCounts;
 
-use crate::provider::{PROTOCOL_VERSIONS, crypto_provider};
-use crate::{TlsError, TrustAnchors, load_certificates, load_private_key};
+use crate::{TlsError, load_certificates, load_private_key};
 
 /// What an outbound identity is built from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +76,10 @@ pub enum OutboundTlsError {
     Rustls(String),
 }
 
-/// Builds the client configuration of an outbound identity.
+/// Builds the client configuration of a file identity: TLS 1.2 and 1.3, the given anchors.
+///
+/// Kept for the callers that predate [`OutboundIdentity`]: it is
+/// `OutboundTlsBuilder::from_files(anchors).alpn(alpn).build(&OutboundIdentity::File { .. })`.
 ///
 /// # Errors
 /// Unreadable or invalid material, no trust anchor, or a key that does not match the
@@ -67,39 +87,18 @@ pub enum OutboundTlsError {
 pub fn client_config(
     settings: &OutboundTlsSettings,
 ) -> Result<Arc<rustls::ClientConfig>, OutboundTlsError> {
+    // Same order of checks as always: certificate, key, anchors.
     let chain = load_certificates(&settings.cert_chain).map_err(OutboundTlsError::Certificate)?;
     let key = load_private_key(&settings.key).map_err(OutboundTlsError::Key)?;
-    let roots = root_store(&settings.trust_anchors)?;
-    build(roots, chain, key, settings)
-}
-
-/// The partner's anchors, loaded as a listener loads its own ([`TrustAnchors::from_files`]).
-fn root_store(paths: &[PathBuf]) -> Result<Arc<RootCertStore>, OutboundTlsError> {
-    match TrustAnchors::from_files(paths) {
-        Ok(anchors) => Ok(anchors.root_store()),
-        Err(TlsError::NoTrustAnchors) => Err(OutboundTlsError::NoTrustAnchors),
-        Err(e) => Err(OutboundTlsError::TrustAnchors(e)),
-    }
-}
-
-fn build(
-    roots: Arc<RootCertStore>,
-    chain: Vec<CertificateDer<'static>>,
-    key: PrivateKeyDer<'static>,
-    settings: &OutboundTlsSettings,
-) -> Result<Arc<rustls::ClientConfig>, OutboundTlsError> {
-    // The default verifier checks the chain against `roots` only and the server name against
-    // the certificate's subjectAltName; nothing here relaxes either check.
-    let mut config = rustls::ClientConfig::builder_with_provider(crypto_provider())
-        .with_protocol_versions(PROTOCOL_VERSIONS)
-        .map_err(|e| OutboundTlsError::Rustls(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_client_auth_cert(chain, key)
-        .map_err(|e| OutboundTlsError::CertKeyMismatch {
-            cert: settings.cert_chain.clone(),
-            key: settings.key.clone(),
-            reason: e.to_string(),
-        })?;
-    config.alpn_protocols.clone_from(&settings.alpn);
-    Ok(Arc::new(config))
+    let legacy = |e: IdentityError| match e {
+        IdentityError::Material(e) => e,
+        other => OutboundTlsError::Rustls(other.to_string()),
+    };
+    let builder = OutboundTlsBuilder::from_files(&settings.trust_anchors)
+        .map_err(legacy)?
+        .alpn(settings.alpn.clone());
+    builder
+        .file_config(chain, key, &settings.cert_chain, &settings.key)
+        .map(Arc::new)
+        .map_err(legacy)
 }
