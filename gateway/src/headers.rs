@@ -172,6 +172,27 @@ pub(crate) fn client_cert_fields(
     Some(ClientCertFields { leaf, chain })
 }
 
+/// Makes an internal application's request headers fit to send to an external partner: hop-by-hop
+/// headers, every identity or routing header (the caller's and the gateway's conventions: the
+/// partner learns nothing about the inside) and the CPS agent's headers go; `Host` is the
+/// partner's (set by the client from the URL).
+pub(crate) fn prepare_outbound(headers: &mut HeaderMap) {
+    remove_hop_by_hop(headers);
+    headers.remove(header::HOST);
+    let internal: Vec<HeaderName> = headers
+        .keys()
+        .filter(|k| {
+            is_stripped(k.as_str())
+                || k.as_str() == crate::outbound::AGENT_HEADER
+                || k.as_str() == crate::outbound::SESSION_HEADER
+        })
+        .cloned()
+        .collect();
+    for name in internal {
+        headers.remove(name);
+    }
+}
+
 /// The headers that depend only on the connection (identity, peer), encoded once when it is
 /// accepted: they cannot change during a connection, and encoding them per request showed in
 /// the benchmark profile.

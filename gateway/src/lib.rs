@@ -13,6 +13,7 @@ mod gateway;
 mod headers;
 mod health;
 mod linger;
+mod outbound;
 mod path;
 mod policy;
 mod problem;

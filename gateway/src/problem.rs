@@ -129,6 +129,16 @@ pub enum GatewayError {
         /// Why (for the log).
         reason: String,
     },
+    /// An outbound call's identity failed (CPS agent, PKCS#11 token) or its agent is refused.
+    #[error("{slug}: {reason}")]
+    Outbound {
+        /// 400 for the caller's naming of an agent, 502/504 for the identity's failures.
+        status: StatusCode,
+        /// The class.
+        slug: &'static str,
+        /// What happened (for the log; carries no PIN, session or signed data).
+        reason: String,
+    },
     /// A transfer coding other than `chunked`.
     #[error("only the chunked transfer coding is supported")]
     TransferCoding,
@@ -203,6 +213,7 @@ impl GatewayError {
             | Self::ContentRefused(_) => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TransferCoding => StatusCode::NOT_IMPLEMENTED,
+            Self::Outbound { status, .. } => *status,
             Self::UpstreamBusy { .. } | Self::UpstreamDown => StatusCode::SERVICE_UNAVAILABLE,
             Self::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::PolicyUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -235,6 +246,7 @@ impl GatewayError {
             Self::DigestField(_) => "digest-field",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
             Self::TransferCoding => "transfer-coding",
+            Self::Outbound { slug, .. } => slug,
             Self::Timestamp { .. } => "timestamp-unavailable",
             Self::SignatureRefused { class, .. } => signature_slug(class),
             Self::ContentRefused(_) => "content-refused",
@@ -264,6 +276,9 @@ impl GatewayError {
             Self::Internal(_) => "the gateway failed to handle the request".into(),
             Self::Timestamp { .. } => {
                 "no RFC 3161 timestamp could be obtained for the answer".into()
+            }
+            Self::Outbound { status, slug, .. } if status.is_server_error() => {
+                format!("the call's client identity failed ({slug})")
             }
             Self::PolicyUnavailable { what, .. } => format!("{what} is unavailable; retry later"),
             Self::ScanUnavailable { .. } => "the antivirus is unavailable; retry later".into(),

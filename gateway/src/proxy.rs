@@ -173,7 +173,7 @@ fn error_chain<'a>(
 
 /// The upstream URI: the upstream's base path, then the request path (without the route prefix
 /// when `strip_prefix` is set), then the query untouched.
-fn upstream_uri(
+pub(crate) fn upstream_uri(
     base: &Uri,
     route: &crate::config::RouteSettings,
     incoming: &Uri,

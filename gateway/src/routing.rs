@@ -49,6 +49,8 @@ enum Handler {
     Proxy(Arc<Upstream>),
     /// The proxy, naming each exchange's action and document for the trail.
     Documents(Arc<Upstream>),
+    /// An external HTTPS partner with a client identity.
+    Outbound(Arc<crate::outbound::Outbound>),
     /// A dialect adapter: it gets the whole (size-limited) body and answers in its dialect.
     Adapter(Arc<dyn adapters::Adapter>),
 }
@@ -89,14 +91,17 @@ impl Runtime {
         for route in &settings.routes {
             // Validation guarantees adapter routes carry their settings and proxy routes an
             // existing upstream.
-            let handler = match &route.adapter {
-                Some(adapter) => {
+            let handler = match (&route.adapter, &route.outbound) {
+                (_, Some(outbound)) => Handler::Outbound(Arc::new(
+                    crate::outbound::Outbound::build(outbound, &route.name)?,
+                )),
+                (Some(adapter), None) => {
                     Handler::Adapter(adapter.build(deps).map_err(|e| adapters::BuildError {
                         key: format!("route `{}`: {}", route.name, e.key),
                         reason: e.reason,
                     })?)
                 }
-                None => {
+                (None, None) => {
                     let Some(upstream) = route.upstream.as_ref().and_then(|u| upstreams.get(u))
                     else {
                         continue;
@@ -307,6 +312,7 @@ pub(crate) async fn handle_with(
             crate::documents::forward(req, route, upstream, ctx, witness).await
         }
         Handler::Adapter(adapter) => adapter::call(adapter.as_ref(), req, route, ctx).await,
+        Handler::Outbound(outbound) => crate::outbound::forward(req, route, outbound, ctx).await,
     }
 }
 

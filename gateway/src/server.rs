@@ -248,17 +248,30 @@ impl Connection {
         // and the shutdown signal.
         let (timeouts, listener, shutdown) = (&self.timeouts, &*self.listener, &self.shutdown);
         tokio::pin!(conn);
-        let mut closing = false;
+        // When a graceful close of an idle connection began: the client gets `header_read` to
+        // let it finish (an HTTP/2 GOAWAY waits for the client's PING answer, which a client in
+        // the middle of a header block never sends), then the connection is dropped.
+        let mut closing: Option<std::time::Instant> = None;
+        let mut idle_close = false;
         loop {
             let wait = match activity.check(timeouts) {
                 Verdict::Wait(d) => d,
                 Verdict::Idle => {
-                    if !closing {
+                    if closing.is_none() {
                         telemetry::record_connection_closed(listener, "idle");
                         conn.as_mut().graceful_shutdown();
-                        closing = true;
+                        closing = Some(std::time::Instant::now());
+                        idle_close = true;
+                    } else if idle_close
+                        && closing.is_some_and(|since| since.elapsed() >= timeouts.header_read)
+                    {
+                        // Still nothing in flight: the client holds the close open.
+                        telemetry::record_connection_closed(listener, "idle_forced");
+                        tracing::info!(listener, %peer,
+                            "idle connection dropped: it did not let a graceful close finish");
+                        return;
                     }
-                    timeouts.idle
+                    timeouts.header_read
                 }
                 Verdict::HeaderTimeout => {
                     telemetry::record_connection_closed(listener, "header_timeout");
@@ -274,9 +287,9 @@ impl Connection {
                     }
                     return;
                 }
-                () = shutdown.cancelled(), if !closing => {
+                () = shutdown.cancelled(), if closing.is_none() => {
                     conn.as_mut().graceful_shutdown();
-                    closing = true;
+                    closing = Some(std::time::Instant::now());
                 }
                 () = tokio::time::sleep(wait) => {}
             }

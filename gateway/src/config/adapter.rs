@@ -68,7 +68,7 @@ pub(super) fn adapter(
         route_upstream: r.upstream.as_deref(),
     };
     let built = match r.handler {
-        HandlerKind::Proxy | HandlerKind::Documents => Ok(None),
+        HandlerKind::Proxy | HandlerKind::Documents | HandlerKind::Outbound => Ok(None),
         HandlerKind::AsponeAlert => {
             let raw = required(c, key, handler, r.aspone_alert.as_ref())?;
             adapters::alert::validate(raw, &cx).map(|s| Some(AdapterSettings::Alert(s)))

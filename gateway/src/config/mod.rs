@@ -4,6 +4,7 @@
 mod adapter;
 mod connection;
 mod error;
+mod outbound;
 mod policy;
 mod raw;
 mod revocation;
@@ -20,6 +21,7 @@ use std::time::Duration;
 
 pub use connection::{ConnectionCaps, ConnectionTimeouts};
 pub use error::{ConfigError, ConfigErrors};
+pub use outbound::{AgentPolicy, OutboundSettings};
 pub use policy::{
     ContentSettings, DigestSettings, HealthCheckSettings, QueueSettings, QuotaSettings,
     ResponseDigest, TrailKey, TrailSettings,
@@ -147,6 +149,8 @@ pub struct RouteSettings {
     pub signature: Option<SignatureSettings>,
     /// RFC 3161 timestamps of the answers.
     pub timestamp: Option<TimestampSettings>,
+    /// The partner and identity of a `handler: outbound` route.
+    pub outbound: Option<OutboundSettings>,
 }
 
 /// What a route adds to the default header handling.

@@ -233,6 +233,8 @@ pub(crate) struct RawRoute {
     pub(crate) signature: Option<super::signature::RawSignature>,
     /// RFC 3161 timestamps of the answers.
     pub(crate) timestamp: Option<super::timestamp::RawTimestamp>,
+    /// The block of a `handler: outbound` route.
+    pub(crate) outbound: Option<super::outbound::RawOutbound>,
     /// The block of a `handler: aspone_alert` route.
     pub(crate) aspone_alert: Option<adapters::alert::RawConfig>,
     /// The block of a `handler: sas_fhir` route.
@@ -265,6 +267,8 @@ pub enum HandlerKind {
     SasFhir,
     /// Internal REST endpoints sending appointments to SAS (block `sas_appointments:`).
     SasAppointments,
+    /// Calls forwarded to an external HTTPS partner with a client identity (block `outbound:`).
+    Outbound,
     /// Document exchanges streamed to the core (the proxy, naming each exchange's action and
     /// document for the trail).
     Documents,
@@ -280,6 +284,7 @@ impl HandlerKind {
             Self::SasFhir => "sas_fhir",
             Self::SasAppointments => "sas_appointments",
             Self::Documents => "documents",
+            Self::Outbound => "outbound",
         }
     }
 }

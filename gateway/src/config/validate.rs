@@ -449,6 +449,21 @@ fn routes(
         let content = super::policy::content(c, &key, r.content.as_ref());
         let signature = super::signature::signature(c, &key, r.signature.as_ref(), env);
         let timestamp = super::timestamp::timestamp(c, &key, r.timestamp.as_ref(), base);
+        let outbound = super::outbound::outbound(c, &key, r.outbound.as_ref(), base, env);
+        match (r.handler, r.outbound.is_some()) {
+            (super::HandlerKind::Outbound, false) => c.push(
+                format!("{key}.outbound"),
+                "a `handler: outbound` route needs its `outbound:` block",
+            ),
+            (super::HandlerKind::Outbound, true) | (_, false) => {}
+            (other, true) => c.push(
+                format!("{key}.outbound"),
+                format!(
+                    "this block belongs to `handler: outbound` routes, and this route's handler is `{}`",
+                    other.as_str()
+                ),
+            ),
+        }
         if let (
             Some(listener),
             Some(policy),
@@ -459,6 +474,7 @@ fn routes(
             Some(content),
             Some(signature),
             Some(timestamp),
+            Some(outbound),
         ) = (
             listener,
             policy,
@@ -469,6 +485,7 @@ fn routes(
             content,
             signature,
             timestamp,
+            outbound,
         ) {
             out.push(RouteSettings {
                 name: r.name.clone(),
@@ -491,6 +508,7 @@ fn routes(
                 content,
                 signature,
                 timestamp,
+                outbound,
             });
         }
     }
