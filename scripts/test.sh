@@ -11,6 +11,9 @@ command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v python3 >/dev/null || need_apt+=(python3 python3-pip)
 # SoftHSM: the PKCS#11 token of mtls' outbound-identity tests (they fail without it)
 command -v softhsm2-util >/dev/null || need_apt+=(softhsm2)
+# clamd: the antivirus tests (documents_scan) start their own, with a test database (they fail
+# without it); it may sit in /usr/sbin, outside a non-root PATH
+command -v clamd >/dev/null || [ -x /usr/sbin/clamd ] || need_apt+=(clamav-daemon)
 if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
 fi
@@ -24,4 +27,5 @@ if ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
   for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null && break; sleep 0.1; done
 fi
 
-cargo test --workspace --locked "$@"
+# --no-fail-fast: one failing test binary must not hide the results of the others.
+cargo test --workspace --locked --no-fail-fast "$@"

@@ -124,7 +124,8 @@ async fn a_bad_reload_keeps_the_running_configuration() {
     // Moving a listener needs a restart: refused, old configuration kept.
     std::fs::write(
         &file,
-        config_with_route(upstream, "/old").replace("127.0.0.1:0", "127.0.0.1:1"),
+        // The listener's address only (the admin's comes after it in the file).
+        config_with_route(upstream, "/old").replacen("127.0.0.1:0", "127.0.0.1:1", 1),
     )
     .unwrap();
     let err = gw.reload_from_file(&env).unwrap_err().to_string();

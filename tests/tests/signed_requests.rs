@@ -23,7 +23,7 @@ upstreams:
     url: http://{upstream}
 routes:
   - name: seal
-    path_prefix: /seal-contract
+    path_prefix: /signed
     handler: proxy
     upstream: sealer
     allow_anonymous: true
@@ -74,7 +74,7 @@ fn good() -> Signing<'static> {
         keyid: "odentas-app",
         created: now(),
         nonce: Some(nonce()),
-        path: "/seal-contract",
+        path: "/signed",
     }
 }
 
@@ -114,7 +114,7 @@ fn signed(
         tag: None,
     };
     let sig = httpsig::sign(&parts, "sig1", &covered, &params, s.key.as_bytes()).unwrap();
-    Request::post(format!("https://{authority}/seal-contract"))
+    Request::post(format!("https://{authority}/signed"))
         .header("host", &authority)
         .header("content-type", "application/pdf")
         .header("content-digest", &digest)
@@ -162,7 +162,7 @@ async fn each_refusal_class_is_named() {
     let addr = gw.addr("edge").unwrap();
     let port = addr.port();
     let body: &'static [u8] = b"%PDF-1.7 contract";
-    let unsigned = Request::post(format!("https://localhost:{port}/seal-contract"))
+    let unsigned = Request::post(format!("https://localhost:{port}/signed"))
         .header("host", format!("localhost:{port}"))
         .body(Full::new(Bytes::from_static(body)))
         .unwrap();
@@ -188,7 +188,7 @@ async fn each_refusal_class_is_named() {
     };
     refused(addr, signed(port, &wrong_key, body, body), "signature-bad").await;
     let other_path = Signing {
-        path: "/seal-contract/other",
+        path: "/signed/other",
         ..good()
     };
     refused(addr, signed(port, &other_path, body, body), "signature-bad").await;
@@ -237,7 +237,7 @@ async fn a_replayed_nonce_is_refused_by_the_other_instance_too() {
     let mut req = signed(a.addr("edge").unwrap().port(), &replay, body, body);
     // Keep the signed authority: the replayer sends the captured request as it was.
     *req.uri_mut() = format!(
-        "https://localhost:{}/seal-contract",
+        "https://localhost:{}/signed",
         a.addr("edge").unwrap().port()
     )
     .parse()

@@ -11,6 +11,7 @@
 //! | 5 | the caller's body: size, inactivity and whole-request time as it streams | [`crate::body`] | 413, 408, 400 |
 //! | 6 | what the body starts with (`%PDF-`), read ahead before the upstream is called | [`content`] | 415, 400 |
 //! | 7 | integrity: the upload's digest, checked as it streams (the upstream request is aborted before its end on a mismatch) | [`digest`] | 400 |
+//! | 7b | antivirus: the upload streams to clamd too; its last piece waits for a clean verdict | [`scan`] | 422, 413, 503 |
 //! | 8 | the client's daily volume | [`quota`] | 429 |
 //! | 9 | the upstream's known health, then a slot at it (bounded queue), last, so a request waits only when nothing else can refuse it | [`crate::health`], [`queue`] | 503 |
 //! | 10 | the handler (proxy, adapter, documents) | [`crate::routing`] | 502, 504 |

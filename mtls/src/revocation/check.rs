@@ -143,7 +143,9 @@ impl Inner {
                 }
             }
             Combine::OcspWhenNoCrl => {
-                if crl.label == "crl_not_covered" {
+                // No CRL configured at all covers nothing: OCSP decides (the per-request CRL
+                // check, which never asks OCSP, still reads "good" then).
+                if crl.label == "crl_not_covered" || self.settings.crl.is_none() {
                     self.ocsp(chain, network).await
                 } else {
                     crl
