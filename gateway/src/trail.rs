@@ -281,6 +281,10 @@ pub fn verify_files(key: &[u8], files: &[PathBuf]) -> Result<String, String> {
     for path in files {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        // A file rotated in just after its predecessor filled holds nothing yet.
+        if text.is_empty() && files.len() > 1 {
+            continue;
+        }
         let summary = integrity::verify(&key, text.lines(), anchor)
             .map_err(|b| format!("{}: line {}: {}", path.display(), b.line, b.fault))?;
         total += summary.records;

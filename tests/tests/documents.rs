@@ -427,3 +427,45 @@ async fn a_core_that_checks_nothing_still_never_gets_a_complete_wrong_body() {
     assert_eq!(seen, Ok(body.len()));
     d.gw.shutdown().await;
 }
+
+/// Past `rotate_at` a new file starts and the chain goes on: the files verify together, in
+/// order, and not apart from the first.
+#[tokio::test]
+async fn a_rotated_trail_keeps_its_chain_across_files() {
+    let d = documents_support::start(Options {
+        trail_extra: "    rotate_at: 1KiB\n".into(),
+        ..Options::default()
+    })
+    .await;
+    for i in 0..6u8 {
+        let body: &'static [u8] = Box::leak(vec![i; 10].into_boxed_slice());
+        let answer = send(
+            d.addr,
+            Some("internal-app"),
+            false,
+            upload(EXCHANGE, body, Some(content_digest(body))),
+        )
+        .await
+        .unwrap();
+        assert_eq!(answer.status, 201);
+    }
+    d.gw.shutdown().await;
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&d.trail_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("trail-test-1.jsonl.")
+        })
+        .collect();
+    assert!(!files.is_empty(), "no rotation happened");
+    // Rotated files are named by time: oldest first, then the current file.
+    files.sort();
+    files.push(d.trail.clone());
+    let all = gateway::trail::verify_files(TRAIL_KEY.as_bytes(), &files).unwrap();
+    assert!(all.starts_with("ok: 6 records"), "{all}");
+    // Each file verifies in turn from its predecessor's anchor: the first one alone too.
+    assert!(gateway::trail::verify_files(TRAIL_KEY.as_bytes(), &files[..1]).is_ok());
+}

@@ -243,8 +243,21 @@ where
                     } else {
                         hasher.verify(this.expected)
                     };
+                    // Request side (a tally) or response side: for the metric.
+                    let direction = if this.tally.is_some() {
+                        "request"
+                    } else {
+                        "response"
+                    };
+                    let verified = !this.expected.is_empty();
                     match checked {
-                        Ok(()) => this.outcome.set(Ok(hasher.finish())),
+                        Ok(()) => {
+                            if verified {
+                                metrics::counter!("gateway_digests_total", "direction" => direction, "result" => "verified")
+                                    .increment(1);
+                            }
+                            this.outcome.set(Ok(hasher.finish()));
+                        }
                         Err(mismatch) => {
                             let algorithm = match &mismatch {
                                 Mismatch::Differs { algorithm }
@@ -252,6 +265,8 @@ where
                                 // `NothingToVerify` (never: `expected` is not empty here).
                                 _ => Algorithm::Sha256,
                             };
+                            metrics::counter!("gateway_digests_total", "direction" => direction, "result" => "mismatch")
+                                .increment(1);
                             this.outcome.set(Err(mismatch));
                             this.held.take();
                             if let Some(tally) = this.tally.as_ref() {

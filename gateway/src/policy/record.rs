@@ -116,6 +116,8 @@ pub(crate) async fn record(
     match witness.action {
         Action::Upload => {
             entry.outcome = Outcome::Stored;
+            metrics::counter!("gateway_document_bytes_total", "route" => entry.route.clone(), "direction" => "upload")
+                .increment(entry.size.unwrap_or(0));
             if let Err(e) = trail.record(entry.clone()).await {
                 tracing::error!(record = ?entry, error = %e,
                     "the upstream accepted an upload whose trail record could not be written");
@@ -208,10 +210,8 @@ impl Recorded {
                 Some("the stream ended before its end".into()),
             ),
         };
-        if mismatched {
-            metrics::counter!("gateway_digest_failures_total", "direction" => "response")
-                .increment(1);
-        }
+        metrics::counter!("gateway_document_bytes_total", "route" => entry.route.clone(), "direction" => "download")
+            .increment(self.sent);
         self.trail.record_later(entry);
     }
 }

@@ -30,6 +30,8 @@ pub struct Options {
     /// More keys of the `documents` route, as YAML lines indented by four spaces (e.g. a
     /// `scan:` block).
     pub route_extra: String,
+    /// Keys added to the trail's block (each line indented by four spaces).
+    pub trail_extra: String,
 }
 
 impl Default for Options {
@@ -43,6 +45,7 @@ impl Default for Options {
             trail_dir: None,
             core: None,
             route_extra: String::new(),
+            trail_extra: String::new(),
         }
     }
 }
@@ -111,7 +114,7 @@ trails:
     file: {dir}/trail-{{instance}}.jsonl
     key_env: TRAIL_KEY
     instance: test-1
-{state}
+{trail_extra}{state}
 "#,
         listener = common::listener("required").replace("\nclients:\n  sas-recette:\n    cn: sas-agregateur-recette\n    ou: \"499700234190004\"\n    environment: recette\n", "\n"),
         max = opts.max_body_size,
@@ -119,6 +122,7 @@ trails:
         dir = trail_dir.display(),
         state = opts.state,
         route_extra = opts.route_extra,
+        trail_extra = opts.trail_extra,
     );
     let mut env = opts.env;
     env.insert("TRAIL_KEY".into(), TRAIL_KEY.into());
