@@ -72,6 +72,12 @@ pub struct AgentOptions {
     pub failure: Option<AgentFailure>,
     /// Serve the chain as PEM (`application/pem-certificate-chain`) instead of the DER leaf.
     pub pem_chain: bool,
+    /// Where to listen (`None`: an ephemeral loopback port).
+    pub bind: Option<std::net::SocketAddr>,
+    /// The agent's own TLS certificate chain and key (`None`: a self-signed one made at start,
+    /// pinned by its fingerprint); `gateway demo` gives it the test PKI's server certificate so
+    /// that its configuration can trust the agent by CA.
+    pub tls_identity: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
 }
 
 impl AgentOptions {
@@ -85,6 +91,8 @@ impl AgentOptions {
             sign_delay: Duration::ZERO,
             failure: None,
             pem_chain: false,
+            bind: None,
+            tls_identity: None,
         }
     }
 
@@ -204,23 +212,35 @@ pub async fn spawn(options: AgentOptions) -> std::io::Result<FakeAgent> {
         .key_provider
         .load_private_key(options.card_key)
         .map_err(std::io::Error::other)?;
-    let self_signed =
-        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+    let (chain, tls_key) = match options.tls_identity {
+        Some(identity) => identity,
+        None => {
+            let self_signed = rcgen::generate_simple_self_signed(vec![
+                "localhost".to_owned(),
+                "127.0.0.1".to_owned(),
+            ])
             .map_err(std::io::Error::other)?;
-    let cert = CertificateDer::from(self_signed.cert.der().to_vec());
-    let fingerprint: [u8; 32] = Sha256::digest(&cert).into();
-    let tls_key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-        self_signed.signing_key.serialize_der(),
-    ));
+            let cert = CertificateDer::from(self_signed.cert.der().to_vec());
+            let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+                self_signed.signing_key.serialize_der(),
+            ));
+            (vec![cert], key)
+        }
+    };
+    let fingerprint: [u8; 32] = chain
+        .first()
+        .map(|c| Sha256::digest(c).into())
+        .unwrap_or_default();
     let mut tls = rustls::ServerConfig::builder_with_provider(Arc::new(provider))
         .with_safe_default_protocol_versions()
         .map_err(std::io::Error::other)?
         .with_no_client_auth()
-        .with_single_cert(vec![cert], tls_key)
+        .with_single_cert(chain, tls_key)
         .map_err(std::io::Error::other)?;
     tls.alpn_protocols = vec![b"http/1.1".to_vec()];
 
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let bind = options.bind.unwrap_or_else(|| ([127, 0, 0, 1], 0).into());
+    let listener = TcpListener::bind(bind).await?;
     let addr = listener.local_addr()?;
     let control = Arc::new(Control {
         failure: Mutex::new(options.failure),

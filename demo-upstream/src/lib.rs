@@ -11,6 +11,7 @@
 pub mod alert;
 pub mod cps_agent;
 pub mod documents;
+pub mod fake_dmp;
 pub mod fake_sas;
 pub mod sas;
 pub mod sealer;

@@ -194,6 +194,11 @@ fn serve(settings: Settings, demo_upstream: Option<&str>) -> ExitCode {
                 eprintln!("cannot start the demo upstream on {addr}: {e}");
                 return ExitCode::from(EX_UNAVAILABLE);
             }
+            // The DMP stand-in and a practitioner's CPS agent for the demo's outbound route.
+            if let Err(e) = start_demo_dmp(Path::new(DEMO_BASE)).await {
+                eprintln!("cannot start the demo's DMP stand-in or CPS agent: {e}");
+                return ExitCode::from(EX_UNAVAILABLE);
+            }
             // The fake SAS platform that the demo's `sas_appointments` route sends to.
             if let Err(e) = demo_upstream::fake_sas::spawn_demo(Path::new(DEMO_BASE)).await {
                 let at = demo_upstream::fake_sas::DEMO_ADDR;
@@ -220,6 +225,35 @@ fn serve(settings: Settings, demo_upstream: Option<&str>) -> ExitCode {
         crate::signals::run_until_stopped(gateway).await;
         ExitCode::SUCCESS
     })
+}
+
+/// Where `gateway demo` runs the medecin card's CPS agent (the demo's `/dmp` route allows it).
+const DEMO_CPS_AGENT: &str = "127.0.0.1:18444";
+
+/// The DMP stand-in on 127.0.0.1:18445 and the medecin card's agent on [`DEMO_CPS_AGENT`], its TLS
+/// certificate the test PKI's server certificate (the route trusts the agent by that CA).
+async fn start_demo_dmp(config_dir: &Path) -> std::io::Result<()> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let pki = config_dir.join("../certs-test/pki");
+    let dmp = demo_upstream::fake_dmp::DEMO_ADDR
+        .parse()
+        .map_err(std::io::Error::other)?;
+    demo_upstream::fake_dmp::spawn(dmp, &pki).await?;
+    let mut agent = demo_upstream::cps_agent::AgentOptions::from_files(
+        &pki.join("cps/cards/medecin.pem"),
+        &pki.join("cps/cards/medecin.key"),
+    )?;
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(pki.join("server.pem"))
+        .map_err(std::io::Error::other)?
+        .collect::<Result<_, _>>()
+        .map_err(std::io::Error::other)?;
+    let key =
+        PrivateKeyDer::from_pem_file(pki.join("server.key")).map_err(std::io::Error::other)?;
+    agent.tls_identity = Some((chain, key));
+    agent.bind = Some(DEMO_CPS_AGENT.parse().map_err(std::io::Error::other)?);
+    demo_upstream::cps_agent::spawn(agent).await?;
+    Ok(())
 }
 
 #[allow(clippy::print_stdout)]
@@ -253,6 +287,7 @@ fn print_demo_tour(gateway: &Gateway) {
          # document exchanges (digest checked while streaming, every exchange in the trail): see\n\
          # the README section \"Document exchanges\"; the trail's head:\n\
          curl http://{admin}/trail\n\n\
+         # the DMP through a practitioner's CPS card: see the README section \"Outbound calls\"\n\n\
          # metrics and health\n\
          curl http://{admin}/metrics\n"
     );

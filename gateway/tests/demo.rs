@@ -39,7 +39,7 @@ fn start_demo() -> Demo {
         }
     });
     rx.recv_timeout(Duration::from_secs(60)).expect(
-        "`gateway demo` did not print its tour within 60 s (ports 8443, 9901, 18080, 18443 taken?)",
+        "`gateway demo` did not print its tour within 60 s (ports 8443, 9901, 18080, 18443, 18444, 18445 taken?)",
     );
     demo
 }
@@ -122,6 +122,17 @@ fn the_readme_calls_work_against_gateway_demo() {
     assert!(out.contains("sealed by the demo token"), "{out}");
     assert!(
         out.contains("urn:gateway:problem:signature-replay"),
+        "{out}"
+    );
+
+    // Outbound to the DMP with the medecin card through its agent; a foreign agent refused.
+    let out = bash(&readme_block("P=certs-test/pki; APP="));
+    assert!(
+        out.contains("card=\"899700000017/MEDECIN0001 Jean (TEST)\""),
+        "{out}"
+    );
+    assert!(
+        out.contains("urn:gateway:problem:agent-not-allowed"),
         "{out}"
     );
 
