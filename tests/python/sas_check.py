@@ -2,8 +2,9 @@
 """Structural checks of the gateway's SAS FHIR answers, as the ANS kit makes them.
 
 Usage: sas_check.py MODE EXPECT_JSON < resource.json
-  MODE: psindiv | cpts | sos | empty | outcome | practitioner | appointment
-  EXPECT_JSON: {"self": <url>, "identifiers": [...], "profile": <bundle profile>, "code": <issue code>}
+  MODE: psindiv | cpts | sos | empty | outcome | practitioner | appointment | capability
+  EXPECT_JSON: {"self": <url>, "identifiers": [...], "profile": <bundle profile>, "code": <issue code>,
+                "base": <[base] of a CapabilityStatement>, "ig_dir": <folder of the guide's statements>}
 
 Every resource is parsed with the fhir.resources R4B models (pydantic validation of types,
 cardinalities and primitive formats), then checked with FHIRPath (fhirpathpy) the way the kit
@@ -16,6 +17,7 @@ import sys
 
 from fhir.resources.R4B.appointment import Appointment
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.practitioner import Practitioner
 from fhirpathpy import evaluate
@@ -152,6 +154,91 @@ def check_bundle(doc, mode, exp):
     return summary
 
 
+# What the SAS guide's statements for the vendor's role list and this base does not serve, each
+# explained in docs/sas-fhir.md ("CapabilityStatement"). The check below fails if an entry is
+# missing here or if an entry is not really a difference any more.
+IG_GAPS = {
+    ("Slot", "interaction", "read"),
+    ("Schedule", "interaction", "read"),
+    ("Practitioner", "interaction", "read"),
+    ("Practitioner", "interaction", "search-type"),
+    ("Location", "resource", None),
+    ("Organization", "resource", None),
+}
+
+
+def check_capability(doc, exp):
+    """The base's CapabilityStatement: valid R4(B), what the route serves, and the guide's
+    statements for the vendor's role (every capability they list is here or in IG_GAPS)."""
+    import glob
+    import os
+    CapabilityStatement.model_validate(doc)
+    no_empty(doc)
+    expect(fp(doc, "CapabilityStatement.kind") == ["instance"], "kind instance")
+    expect(fp(doc, "CapabilityStatement.status") == ["active"], "status active")
+    expect(fp(doc, "CapabilityStatement.fhirVersion") == ["4.0.1"], "fhirVersion 4.0.1")
+    expect("application/fhir+json" in fp(doc, "CapabilityStatement.format"), "format application/fhir+json")
+    expect(fp(doc, "CapabilityStatement.format.where($this.contains('xml')).empty()") == [True], "no XML format")
+    expect(fp(doc, "CapabilityStatement.implementation.url") == [exp["base"]], "implementation.url is the base")
+    expect(fp(doc, "CapabilityStatement.rest.count() = 1 and CapabilityStatement.rest.mode = 'server'") == [True],
+           "one server rest")
+    expect("https://interop.esante.gouv.fr/ig/fhir/sas" in fp(doc, "CapabilityStatement.implementationGuide"),
+           "the SAS guide")
+    ours = {r["type"]: r for r in fp(doc, "CapabilityStatement.rest.resource")}
+    summary = {"formats": doc["format"], "instantiates": doc.get("instantiates", []), "resources": {}}
+    for t, r in ours.items():
+        summary["resources"][t] = {
+            "interactions": [i["code"] for i in r.get("interaction", [])],
+            "params": {p["name"]: p["type"] for p in r.get("searchParam", [])},
+            "definitions": [p.get("definition") for p in r.get("searchParam", [])],
+            "includes": r.get("searchInclude", []),
+            "revincludes": r.get("searchRevInclude", []),
+            "profiles": r.get("supportedProfile", []),
+            "conditionalUpdate": r.get("conditionalUpdate", False),
+            "updateCreate": r.get("updateCreate", False),
+            "conditionalCreate": r.get("conditionalCreate", False),
+        }
+    files = sorted(glob.glob(os.path.join(exp["ig_dir"], "CapabilityStatement-SAS-Gestionnaire*.json")))
+    expect(len(files) == 4, f"the guide's four vendor statements in {exp['ig_dir']}: {files}")
+    gaps_seen = set()
+    ig_interactions = set()
+    for f in files:
+        with open(f, encoding="utf-8") as fh:
+            ig = json.load(fh)
+        CapabilityStatement.model_validate(ig)
+        expect(ig["url"] in summary["instantiates"], f"instantiates {ig['url']}")
+        for r in ig["rest"][0]["resource"]:
+            t = r["type"]
+            if t not in ours:
+                gaps_seen.add((t, "resource", None))
+                expect((t, "resource", None) in IG_GAPS, f"{ig['id']}: {t} is not served")
+                continue
+            mine = summary["resources"][t]
+            for i in r.get("interaction", []):
+                ig_interactions.add((t, i["code"]))
+                if i["code"] not in mine["interactions"]:
+                    gaps_seen.add((t, "interaction", i["code"]))
+                    expect((t, "interaction", i["code"]) in IG_GAPS, f"{ig['id']}: {t} {i['code']} missing")
+            for inc in r.get("searchInclude", []):
+                expect(inc in mine["includes"], f"{ig['id']}: {t} _include {inc} missing")
+            for inc in r.get("searchRevInclude", []):
+                expect(inc in mine["revincludes"], f"{ig['id']}: {t} _revinclude {inc} missing")
+            for p in r.get("searchParam", []):
+                expect(p["definition"] in mine["definitions"], f"{ig['id']}: {t} parameter {p['definition']} missing")
+            if r.get("profile"):
+                expect(r["profile"] in mine["profiles"] + [ours[t].get("profile")], f"{ig['id']}: {t} profile {r['profile']}")
+            for flag in ("conditionalUpdate", "updateCreate"):
+                if r.get(flag):
+                    expect(mine[flag], f"{ig['id']}: {t} {flag}")
+    expect(gaps_seen == IG_GAPS, f"IG_GAPS differs from the statements: not listed {sorted(map(str, gaps_seen - IG_GAPS))}, "
+                                 f"listed but served {sorted(map(str, IG_GAPS - gaps_seen))}")
+    for t, mine in summary["resources"].items():
+        for code in mine["interactions"]:
+            expect((t, code) in ig_interactions, f"{t} {code} is in no statement of the guide")
+    summary["gaps"] = sorted(f"{t} {k} {v or ''}".strip() for t, k, v in gaps_seen)
+    return summary
+
+
 def main():
     mode, exp = sys.argv[1], json.loads(sys.argv[2])
     doc = json.load(sys.stdin)
@@ -163,6 +250,8 @@ def main():
         expect(fp(doc, f"Bundle.meta.profile = '{exp['profile']}'") == [True], "bundle profile")
         expect(fp(doc, "Bundle.total = 0 and Bundle.entry.empty()") == [True], "total 0, no entry")
         expect(fp(doc, "Bundle.link.where(relation = 'self').url") == [exp["self"]], "self link")
+    elif mode == "capability":
+        summary = check_capability(doc, exp)
     elif mode == "outcome":
         OperationOutcome.model_validate(doc)
         expect(fp(doc, "OperationOutcome.issue.all(severity = 'error')") == [True], "severity error")

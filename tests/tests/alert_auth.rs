@@ -33,8 +33,13 @@ async fn the_gateway_serves_its_wsdl_with_the_route_address() {
     .unwrap();
     let text = String::from_utf8(answer.body.to_vec()).unwrap();
     assert_eq!(answer.status, 200);
+    // Both ports, SOAP 1.1 and SOAP 1.2, carry the route's address.
     assert!(
         text.contains(r#"<soap:address location="https://localhost/aspone/alert"/>"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"<soap12:address location="https://localhost/aspone/alert"/>"#),
         "{text}"
     );
     let xsd = common::send(

@@ -1,9 +1,9 @@
 //! The ASPOne-style SOAP alert web service (seed 004, "Webservice d'alerte" v008).
 //!
 //! White-label portals switch an account's alerts on or off (`setAlertActive`), change their
-//! configuration (`updateAlertConfig`) and read it back (`getAlertConfig`), in SOAP 1.1
-//! document/literal as published by `wsdl/alert.wsdl` (`GET <route>?wsdl`). Each call goes
-//! through, in order:
+//! configuration (`updateAlertConfig`) and read it back (`getAlertConfig`), document/literal
+//! in SOAP 1.1 or SOAP 1.2 (each answered in its own version), as the two bindings of
+//! `wsdl/alert.wsdl` publish it (`GET <route>?wsdl`). Each call goes through, in order:
 //!
 //! 1. the envelope (size-limited, namespace-aware parse) and `mustUnderstand`;
 //! 2. the partner: its `wsse:Security` UsernameToken under its strict or lenient policy, then
@@ -15,7 +15,9 @@
 //!    partner's accounts) and every field's validation, all problems reported at once in band
 //!    (`responseType` ERROR);
 //! 5. one call to the internal REST service (`docs/openapi/alert.yaml`), which applies a
-//!    change atomically or not at all; unavailable or slow → a fault with HTTP 503 or 504.
+//!    change atomically or not at all; unavailable or slow → a fault with HTTP 503 or 504;
+//! 6. on success, the complete configuration, the same for the three operations (seed §2.3 and
+//!    §3.1; see `response::success` and `upstream::subscribed`).
 //!
 //! The account name's length: seed §2.2.1 writes "...9"; see
 //! [`config::DEFAULT_ACCOUNT_NAME_MAX_LEN`] for the reading and the per-partner setting.

@@ -9,14 +9,19 @@ use http::{Response, StatusCode};
 use soap::SoapVersion;
 
 use crate::alert::error::soap_response;
-use crate::alert::model::{Operation, Problem};
+use crate::alert::model::{AccountType, Operation, Problem};
 use crate::alert::upstream::AlertConfig;
 
 /// Most problems listed in one ERROR answer.
 pub(crate) const MAX_MESSAGES: usize = 100;
 
-/// A SUCCESS answer carrying the configuration. As §2.3 says, every téléprocédure the
-/// account subscribes to is listed, but only the active message services.
+/// A SUCCESS answer carrying the configuration, the same for the three operations (§3.1: "de
+/// la même manière que pour la modification"). As §2.3 says, the complete configuration
+/// ("le détail complet"): every field, the ones that depend on the account's type (§2.2.1,
+/// M = "(*)") for that type only, `sendAdmin` for an administrator and
+/// `secondaryAccountAlert` for a primary account; every téléprocédure the account subscribes
+/// to, but only the active message services (the upstream answer was read that way, see
+/// `upstream::subscribed`; the filter here keeps the rule whatever the caller passes).
 pub(crate) fn success(
     ns: &str,
     version: SoapVersion,
@@ -29,10 +34,16 @@ pub(crate) fn success(
     leaf(&mut body, "accountName", &config.account);
     leaf(&mut body, "accountType", config.account_type.as_wire());
     leaf(&mut body, "alertActive", bool_str(config.alert_active));
-    if let Some(v) = config.send_admin {
+    if let Some(v) = config
+        .send_admin
+        .filter(|_| config.account_type == AccountType::Administrator)
+    {
         leaf(&mut body, "sendAdmin", bool_str(v));
     }
-    if let Some(v) = config.secondary_account_alert {
+    if let Some(v) = config
+        .secondary_account_alert
+        .filter(|_| config.account_type == AccountType::Primary)
+    {
         leaf(&mut body, "secondaryAccountAlert", bool_str(v));
     }
     for mail in &config.mails {

@@ -10,7 +10,9 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use crate::InternalService;
-use crate::alert::model::{AccountType, AlertChange, Problem, TeleProcedureAlert};
+use crate::alert::model::{
+    AccountType, AlertChange, MessageService, Problem, TeleProcedure, TeleProcedureAlert,
+};
 
 /// Why an upstream call did not give a usable answer.
 #[derive(Debug, thiserror::Error)]
@@ -66,8 +68,10 @@ pub(crate) struct VerifiedUser {
     pub(crate) secondary_accounts: Vec<String>,
 }
 
-/// The full alert configuration of an account, as the service returns it.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+/// The full alert configuration of an account, as the service returns it, read the way seed
+/// 004 §2.3 and §3.1 say the portal is answered: every subscribed téléprocédure, with only its
+/// active message services ([`subscribed`]).
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct AlertConfig {
     pub(crate) account: String,
@@ -81,8 +85,55 @@ pub(crate) struct AlertConfig {
     pub(crate) mails: Vec<String>,
     pub(crate) send_multiple_paiement: bool,
     pub(crate) send_test: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "subscribed")]
     pub(crate) tele_procedures: Vec<TeleProcedureAlert>,
+}
+
+/// One subscribed téléprocédure as the service writes it: its message services may be absent
+/// or `null` when it has none.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UpstreamTeleProcedure {
+    tele_procedure: TeleProcedure,
+    #[serde(default)]
+    message_services: Option<Vec<serde_json::Value>>,
+}
+
+/// Seed 004 §2.3: "Toutes les téléprocédures auxquelles le compte est abonné sont remontées,
+/// mais on ne retourne que les MessageService qui sont actif." Every subscribed téléprocédure
+/// is kept, also one written without message services; of its message services only the
+/// active ones are read (an inactive entry is never returned, so what else it holds, say a
+/// message type the web service does not configure, cannot fail the answer). An active entry
+/// must be one the published schema can carry.
+fn subscribed<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<TeleProcedureAlert>, D::Error> {
+    use serde::de::Error as _;
+    let listed = Option::<Vec<UpstreamTeleProcedure>>::deserialize(deserializer)?;
+    let mut out = Vec::new();
+    for tp in listed.unwrap_or_default() {
+        let mut message_services = Vec::new();
+        for entry in tp.message_services.unwrap_or_default() {
+            if entry.get("active") != Some(&serde_json::Value::Bool(true)) {
+                continue;
+            }
+            let ms: MessageService = serde_json::from_value(entry).map_err(D::Error::custom)?;
+            if ms.delay > 99 {
+                return Err(D::Error::custom(format!(
+                    "an active {} alert of {} has a delay of {} days (at most 99)",
+                    ms.kind.as_str(),
+                    tp.tele_procedure.as_str(),
+                    ms.delay
+                )));
+            }
+            message_services.push(ms);
+        }
+        out.push(TeleProcedureAlert {
+            tele_procedure: tp.tele_procedure,
+            message_services,
+        });
+    }
+    Ok(out)
 }
 
 #[derive(Debug, Deserialize)]

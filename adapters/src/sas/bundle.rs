@@ -44,7 +44,8 @@ impl Family {
         }
     }
 
-    fn slot_profile(self) -> &'static str {
+    /// The Slot profile of the family (also listed by the CapabilityStatement).
+    pub(crate) fn slot_profile(self) -> &'static str {
         match self {
             Self::Individual => "http://sas.fr/fhir/StructureDefinition/FrSlotAgregateur",
             Self::Cpts => {

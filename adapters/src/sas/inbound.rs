@@ -1,5 +1,6 @@
-//! The inbound FHIR service: routes `[base]/Slot`, `[base]/Schedule` and `[base]/Practitioner`
-//! to their handlers and turns every failure into an OperationOutcome (via [`FhirError`]).
+//! The inbound FHIR service: routes `[base]/Slot`, `[base]/Schedule`, `[base]/Practitioner`
+//! and `[base]/metadata` to their handlers and turns every failure into an OperationOutcome
+//! (via [`FhirError`]).
 //!
 //! `Accept` is never a reason to refuse: SAS sends the DSTU2-era `application/json+fhir`, the
 //! kit `application/fhir+json`, others `application/json` or `*/*`, and `_format` may name any
@@ -13,7 +14,7 @@ use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use super::client::Internal;
 use super::config::InboundSettings;
 use super::outcome::{FhirError, fhir_bytes, fhir_response};
-use super::{practitioner, slots};
+use super::{capability, practitioner, slots};
 use crate::{Adapter, BoxFuture, BuildError, CallContext, Deps};
 
 /// The inbound FHIR service.
@@ -79,6 +80,13 @@ impl InboundService {
         };
         let method = req.method().clone();
         match (rel, &method) {
+            ("/metadata", &Method::GET) => {
+                metadata_mode(raw_query)?;
+                Ok(fhir_response(
+                    StatusCode::OK,
+                    &capability::statement(&base, &ctx.route_name),
+                ))
+            }
             ("/Slot", &Method::GET) => {
                 let bundle = slots::search_slots(&self.planning, &call).await?;
                 Ok(fhir_bytes(StatusCode::OK, bundle))
@@ -106,13 +114,28 @@ impl InboundService {
                 "only GET (search) is supported on {}",
                 &rel[1..]
             ))),
+            ("/metadata", _) => Err(FhirError::MethodNotAllowed(
+                "only GET is supported on metadata".into(),
+            )),
             ("/Practitioner", _) => Err(FhirError::MethodNotAllowed(
                 "only POST (create) and conditional PUT are supported on Practitioner".into(),
             )),
             _ => Err(FhirError::NotFound(
-                "this FHIR base serves Slot, Schedule and Practitioner only".into(),
+                "this FHIR base serves Slot and Schedule searches, Practitioner create and conditional update, and metadata only".into(),
             )),
         }
+    }
+}
+
+/// `GET [base]/metadata?mode=…`: `full` (the default) and `normative` both get the
+/// CapabilityStatement; `terminology` (a TerminologyCapabilities) is not offered.
+fn metadata_mode(raw_query: &str) -> Result<(), FhirError> {
+    let params = super::query::Params::parse(raw_query)?;
+    match params.one("mode")? {
+        None | Some("full" | "normative") => Ok(()),
+        Some(other) => Err(FhirError::BadQuery(format!(
+            "`mode={other}` is not offered: this base has no terminology service (use `full`)"
+        ))),
     }
 }
 

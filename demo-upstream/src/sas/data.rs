@@ -1,4 +1,9 @@
 //! The demo's practitioners, places, CPTS and SOS associations, and their slot pattern.
+//!
+//! Besides the README's three named practitioners, the demo holds one practitioner per input
+//! the ANS SAS test kit asks the vendor for ([`KIT_ONE_PLACE`], [`KIT_TWO_PLACES`],
+//! [`KIT_MULTI_CPTS`], [`KIT_TOGETHER`]; `docs/ans-kit.md`, "The data to give the kit"), so
+//! that an operator can rehearse the recette connectée on `gateway demo`.
 
 use std::sync::LazyLock;
 
@@ -8,6 +13,19 @@ use serde_json::{Value, json};
 
 /// RPPS numbers (unprefixed) of the named demo practitioners: one place, two places, CPTS.
 pub const DEMO_RPPS: [&str; 3] = ["10002909371", "10001288385", "10100050075"];
+/// The kit's `practitioner_id`, in both modes: one practice place, free slots every day (so
+/// until the day after tomorrow, the end of the kit's window); in CPTS mode its CPTS slots are
+/// linked to exactly one CPTS, whose Organization has a name and a phone. Also non-CPTS slots,
+/// so that the PS indiv mode sees it too.
+pub const KIT_ONE_PLACE: &str = "10100050086";
+/// The kit's `practitioner_id2` in PS indiv mode: exactly two practice places.
+pub const KIT_TWO_PLACES: &str = DEMO_RPPS[1];
+/// The kit's `practitioner_id2` in CPTS mode, which that mode reads both for "two places" and
+/// for the multi-CPTS groups: exactly two places, every slot CPTS-only, at least two CPTS, one
+/// slot visible to one CPTS only, another to the other only, and one slot shared by both.
+pub const KIT_MULTI_CPTS: &str = "10100050094";
+/// The kit's `practitioner_id3` and `practitioner_id4`, queried together: one place each.
+pub const KIT_TOGETHER: [&str; 2] = ["10100050102", "10100050110"];
 /// Generated practitioners have RPPS `BENCH_RPPS_PREFIX` + two digits (00 to 24).
 pub const BENCH_RPPS_PREFIX: &str = "199990000";
 
@@ -49,6 +67,29 @@ const WITH_CPTS: &[Pattern] = &[
     (9, 0, &["PUBLIC", "CPTS"], &["AMB"], &["cpts-axe-majeur"]),
     (11, 0, &["CPTS"], &["AMB"], &["cpts-axe-majeur", "cpts-sud"]),
     (15, 0, &["PUBLIC"], &["AMB"], &[]),
+];
+
+/// [`KIT_ONE_PLACE`]: CPTS slots all linked to one CPTS (the one with a name and a phone), and
+/// every other slot type and consultation mode, which the kit's "options" group compares with
+/// what the operator declares (PUBLIC, PRO, SNP; AMB, VR, HH).
+const ONE_CPTS: &[Pattern] = &[
+    (8, 30, &["PUBLIC", "CPTS"], &["AMB"], &["cpts-axe-majeur"]),
+    (10, 0, &["CPTS"], &["AMB"], &["cpts-axe-majeur"]),
+    (11, 30, &["PUBLIC", "PRO"], &["AMB"], &[]),
+    (14, 30, &["SNP"], &["VR"], &[]),
+    (17, 0, &["PUBLIC", "CPTS"], &["HH"], &["cpts-axe-majeur"]),
+];
+
+/// [`KIT_MULTI_CPTS`]'s first place: one slot for one CPTS, one shared by two.
+const MULTI_CPTS_A: &[Pattern] = &[
+    (9, 0, &["CPTS"], &["AMB"], &["cpts-axe-majeur"]),
+    (11, 0, &["CPTS"], &["AMB"], &["cpts-axe-majeur", "cpts-sud"]),
+];
+
+/// [`KIT_MULTI_CPTS`]'s second place: slots for the other CPTS only.
+const MULTI_CPTS_B: &[Pattern] = &[
+    (10, 0, &["CPTS"], &["AMB"], &["cpts-sud"]),
+    (15, 30, &["CPTS"], &["VR"], &["cpts-sud"]),
 ];
 
 fn place(
@@ -160,6 +201,81 @@ fn build_practitioners() -> Vec<Practitioner> {
                 &STANDARD[2..],
             )],
         },
+        Practitioner {
+            id: "pr-kit-un-lieu".into(),
+            rpps: Some(KIT_ONE_PLACE.into()),
+            adeli: None,
+            family: "Petit",
+            given: "Claire",
+            places: vec![place(
+                "pl-pontoise",
+                json!({"finess": "950000010"}),
+                "3 RUE DE L'HOTEL DE VILLE",
+                "Pontoise",
+                "95300",
+                Some("+33130000010"),
+                ONE_CPTS,
+            )],
+        },
+        Practitioner {
+            id: "pr-kit-multi-cpts".into(),
+            rpps: Some(KIT_MULTI_CPTS.into()),
+            adeli: None,
+            family: "Moreau",
+            given: "Julien",
+            places: vec![
+                place(
+                    "pl-osny",
+                    json!({"finess": "950000011"}),
+                    "12 RUE DE GISORS",
+                    "Osny",
+                    "95520",
+                    Some("+33130000011"),
+                    MULTI_CPTS_A,
+                ),
+                place(
+                    "pl-eragny",
+                    json!({"siret": "95000001200017"}),
+                    "4 PLACE DU MARCHE",
+                    "Eragny",
+                    "95610",
+                    Some("+33130000012"),
+                    MULTI_CPTS_B,
+                ),
+            ],
+        },
+        Practitioner {
+            id: "pr-kit-ensemble-1".into(),
+            rpps: Some(KIT_TOGETHER[0].into()),
+            adeli: None,
+            family: "Bernard",
+            given: "Sophie",
+            places: vec![place(
+                "pl-albi",
+                json!({"finess": "810000013"}),
+                "8 RUE MARIES",
+                "Albi",
+                "81000",
+                Some("+33563000013"),
+                STANDARD,
+            )],
+        },
+        Practitioner {
+            id: "pr-kit-ensemble-2".into(),
+            rpps: Some(KIT_TOGETHER[1].into()),
+            adeli: None,
+            family: "Lefevre",
+            given: "Thomas",
+            places: vec![place(
+                "pl-castres",
+                json!({"rpps_rang": "10100050110001"}),
+                "21 BOULEVARD CLEMENCEAU",
+                "Castres",
+                "81100",
+                Some("+33563000014"),
+                &STANDARD[1..],
+            )],
+        },
     ];
     for n in 0..25 {
         all.push(Practitioner {
@@ -266,4 +382,154 @@ pub(crate) fn slots(place: &Place, from: Timestamp, to: Timestamp) -> Vec<Value>
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    //! The demo holds what the ANS kit's inputs need (`docs/ans-kit.md`); the end-to-end
+    //! checks through the gateway are in `tests/tests/sas_kit_inputs.rs`.
+    #![allow(clippy::unwrap_used)]
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    fn by_rpps(rpps: &str) -> &'static Practitioner {
+        practitioners()
+            .iter()
+            .find(|p| p.rpps.as_deref() == Some(rpps))
+            .unwrap()
+    }
+
+    fn cpts_of(p: &Practitioner) -> BTreeSet<&'static str> {
+        p.places
+            .iter()
+            .flat_map(|pl| pl.pattern.iter().flat_map(|s| s.4.iter().copied()))
+            .collect()
+    }
+
+    /// The slots of the coming days (from now to eight days on), as the planning answers them.
+    fn coming(place: &Place) -> Vec<Value> {
+        let now = Timestamp::now();
+        slots(
+            place,
+            now,
+            now.checked_add(jiff::SignedDuration::from_hours(24 * 8))
+                .unwrap(),
+        )
+    }
+
+    #[test]
+    fn kit_practitioners_are_distinct_and_unique() {
+        let mut all = vec![KIT_ONE_PLACE, KIT_TWO_PLACES, KIT_MULTI_CPTS];
+        all.extend(KIT_TOGETHER);
+        let set: BTreeSet<&str> = all.iter().copied().collect();
+        assert_eq!(set.len(), all.len());
+        for rpps in all {
+            let n = practitioners()
+                .iter()
+                .filter(|p| p.rpps.as_deref() == Some(rpps))
+                .count();
+            assert_eq!(n, 1, "{rpps}");
+        }
+    }
+
+    #[test]
+    fn kit_one_place_has_one_place_and_exactly_one_cpts_with_a_name_and_a_phone() {
+        let p = by_rpps(KIT_ONE_PLACE);
+        assert_eq!(p.places.len(), 1);
+        let pattern = &p.places[0].pattern;
+        // Non-CPTS slots (the PS indiv mode) and CPTS slots (the CPTS mode).
+        assert!(pattern.iter().any(|s| s.2.iter().any(|k| *k != "CPTS")));
+        assert!(pattern.iter().any(|s| s.2.contains(&"CPTS")));
+        // Every CPTS slot is linked to a CPTS, and all to the same one.
+        assert!(
+            pattern
+                .iter()
+                .filter(|s| s.2.contains(&"CPTS"))
+                .all(|s| !s.4.is_empty())
+        );
+        let linked = cpts_of(p);
+        assert_eq!(linked.len(), 1);
+        let id = linked.into_iter().next().unwrap();
+        let all = cpts();
+        let c = all
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap();
+        assert!(c["name"].as_str().is_some_and(|n| !n.is_empty()));
+        assert!(c["phone"].as_str().is_some_and(|n| n.starts_with("+33")));
+    }
+
+    #[test]
+    fn kit_two_places_has_two_places_with_slots() {
+        let p = by_rpps(KIT_TWO_PLACES);
+        assert_eq!(p.places.len(), 2);
+        assert!(
+            p.places
+                .iter()
+                .all(|pl| pl.pattern.iter().any(|s| s.4.is_empty()))
+        );
+    }
+
+    #[test]
+    fn kit_multi_cpts_has_two_places_and_cpts_only_slots_one_shared_by_two() {
+        let p = by_rpps(KIT_MULTI_CPTS);
+        assert_eq!(p.places.len(), 2);
+        let slots: Vec<&Pattern> = p.places.iter().flat_map(|pl| pl.pattern.iter()).collect();
+        assert!(slots.iter().all(|s| s.2 == ["CPTS"] && !s.4.is_empty()));
+        let linked = cpts_of(p);
+        assert!(linked.len() >= 2, "{linked:?}");
+        assert!(slots.iter().any(|s| s.4.len() >= 2), "a shared slot");
+        // A slot for each CPTS alone too (the kit's "two slots, two CPTS" group).
+        for c in &linked {
+            assert!(slots.iter().any(|s| s.4 == [*c]), "{c} alone");
+        }
+        let known: BTreeSet<String> = cpts()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(linked.iter().all(|c| known.contains(*c)));
+    }
+
+    #[test]
+    fn kit_together_are_two_practitioners_with_one_place_each() {
+        for rpps in KIT_TOGETHER {
+            let p = by_rpps(rpps);
+            assert_eq!(p.places.len(), 1, "{rpps}");
+            assert!(p.places[0].pattern.iter().any(|s| s.4.is_empty()), "{rpps}");
+        }
+    }
+
+    #[test]
+    fn kit_practitioners_have_free_slots_every_coming_day() {
+        let tz = jiff::tz::TimeZone::get("Europe/Paris").unwrap();
+        let today = Timestamp::now().to_zoned(tz.clone()).date();
+        let mut all = vec![KIT_ONE_PLACE, KIT_TWO_PLACES, KIT_MULTI_CPTS];
+        all.extend(KIT_TOGETHER);
+        for rpps in all {
+            for place in &by_rpps(rpps).places {
+                let days: BTreeSet<jiff::civil::Date> = coming(place)
+                    .iter()
+                    .map(|s| {
+                        s["start"]
+                            .as_str()
+                            .unwrap()
+                            .parse::<Timestamp>()
+                            .unwrap()
+                            .to_zoned(tz.clone())
+                            .date()
+                    })
+                    .collect();
+                // Tomorrow and the day after tomorrow, the last day of the kit's window.
+                for d in 1..=2 {
+                    let day = today.checked_add(d.days()).unwrap();
+                    assert!(days.contains(&day), "{rpps} {}: {day}", place.id);
+                }
+            }
+        }
+    }
 }

@@ -3,8 +3,9 @@
 //! describe them.
 //!
 //! Planning data is fixed practitioners (one place, two places, CPTS links, an ADELI-only
-//! one, and 25 generated ones for benchmarks) and SOS associations, with free slots computed
-//! at request time for the coming days, so the demo always has slots in the future.
+//! one, one per input of the ANS SAS test kit, and 25 generated ones for benchmarks) and SOS
+//! associations, with free slots computed at request time for the coming days, so the demo
+//! always has slots in the future.
 
 mod accounts;
 mod data;
@@ -15,7 +16,9 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 use axum::routing::{get, post};
 
-pub use data::{BENCH_RPPS_PREFIX, DEMO_RPPS};
+pub use data::{
+    BENCH_RPPS_PREFIX, DEMO_RPPS, KIT_MULTI_CPTS, KIT_ONE_PLACE, KIT_TOGETHER, KIT_TWO_PLACES,
+};
 
 /// The planning and account services' routes (fresh account store on every call).
 pub fn router() -> Router {

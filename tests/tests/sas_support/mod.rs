@@ -226,11 +226,18 @@ pub fn kit_query(ids: &[&str], days: i64) -> String {
 
 /// Runs `tests/python/sas_check.py MODE EXPECT` on `doc`; panics with its reasons on failure.
 pub fn python_check(mode: &str, expect: &serde_json::Value, doc: &[u8]) -> serde_json::Value {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/sas_check.py");
+    python_script("sas_check.py", &[mode, &expect.to_string()], doc)
+}
+
+/// Runs `tests/python/SCRIPT ARGS…` with `doc` on its standard input; its standard output as
+/// JSON. Panics with the script's reasons when it fails (or Python or its packages are missing).
+pub fn python_script(script: &str, args: &[&str], doc: &[u8]) -> serde_json::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("python")
+        .join(script);
     let mut child = Command::new("python3")
-        .arg(&script)
-        .arg(mode)
-        .arg(expect.to_string())
+        .arg(&path)
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -242,8 +249,9 @@ pub fn python_check(mode: &str, expect: &serde_json::Value, doc: &[u8]) -> serde
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
-        "the FHIR structural check ({mode}) failed (are fhir.resources and fhirpathpy installed? \
+        "the FHIR check ({script} {}) failed (are fhir.resources and fhirpathpy installed? \
          `pip install -r scripts/requirements-test.txt`):\n{}\n--- document:\n{}",
+        args.first().copied().unwrap_or_default(),
         String::from_utf8_lossy(&out.stderr),
         String::from_utf8_lossy(doc)
     );

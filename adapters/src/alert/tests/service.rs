@@ -16,7 +16,7 @@ use super::super::model::AccountType;
 use super::super::*;
 use crate::{BuildContext, InternalService};
 
-const NS: &str = config::DEFAULT_NAMESPACE;
+pub(super) const NS: &str = config::DEFAULT_NAMESPACE;
 
 // === configuration ===
 
@@ -101,14 +101,19 @@ fn config_defaults() {
 
 // === whole calls, in-process, against the demo upstream ===
 
-async fn service(backoff_step: &str) -> AlertService {
+pub(super) async fn service(backoff_step: &str) -> AlertService {
     let addr = demo_upstream::spawn("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
+    service_on(&format!("http://{addr}"), backoff_step)
+}
+
+/// The service in front of the alert service at `url`.
+pub(super) fn service_on(url: &str, backoff_step: &str) -> AlertService {
     let yaml = format!(
         r#"{{"backoff_step": "{backoff_step}", "partners": [{{"username": "portal-a", "secret_env": "SECRET_A", "sso_key_env": "SSO_A"}}]}}"#
     );
-    let s = settings_from(&yaml, &format!("http://{addr}"), Some("alert")).unwrap();
+    let s = settings_from(&yaml, url, Some("alert")).unwrap();
     let deps = crate::Deps {
         store: Arc::new(state::MemoryStore::new(1000)),
     };
@@ -126,7 +131,7 @@ fn ctx() -> CallContext {
     }
 }
 
-fn request(login: &str, password: &str, body: &str) -> Request<Bytes> {
+pub(super) fn request(login: &str, password: &str, body: &str) -> Request<Bytes> {
     let nonce: [u8; 16] = rand_nonce();
     let created = jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -161,7 +166,7 @@ fn rand_nonce() -> [u8; 16] {
     out
 }
 
-async fn call(svc: &AlertService, req: Request<Bytes>) -> (u16, String) {
+pub(super) async fn call(svc: &AlertService, req: Request<Bytes>) -> (u16, String) {
     let r = svc.handle(req, &ctx()).await;
     (
         r.status().as_u16(),
