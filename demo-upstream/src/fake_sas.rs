@@ -337,14 +337,13 @@ async fn handle(
 /// Where `gateway demo` runs the fake SAS (its `sas_appointments` route points there).
 pub const DEMO_ADDR: &str = "127.0.0.1:18443";
 
-/// Starts the fake SAS of `gateway demo` on [`DEMO_ADDR`] with the test PKI found from the
-/// config directory (`<config_dir>/../certs-test/pki`), demanding the vendor's certificate.
+/// Starts the fake SAS of `gateway demo` on `addr` ([`DEMO_ADDR`] unless the demo's ports are
+/// moved) with the test PKI at `pki` (laid out as `certs-test/pki`), demanding the vendor's
+/// certificate.
 ///
 /// # Errors
 /// The address is taken or the test PKI cannot be read.
-pub async fn spawn_demo(config_dir: &std::path::Path) -> std::io::Result<FakeSas> {
-    let pki = config_dir.join("../certs-test/pki");
-    let addr = DEMO_ADDR.parse().map_err(std::io::Error::other)?;
+pub async fn spawn_demo(pki: &std::path::Path, addr: SocketAddr) -> std::io::Result<FakeSas> {
     spawn(
         addr,
         FakeSasSettings {

@@ -178,7 +178,7 @@ impl Gateway {
             shutdown: shutdown.clone(),
         });
         for listener in bound {
-            tracing::info!(listener = %listener.name, addr = ?listener.tcp.local_addr().ok(), "listening");
+            tracing::info!(listener = %listener.name, addr = listener.tcp.local_addr().ok().map(tracing::field::display), "listening");
             tasks.spawn(server::serve(
                 listener,
                 Arc::clone(&runtime),

@@ -61,10 +61,17 @@ fn spawn_upkeep(handle: PrometheusHandle) {
 }
 
 /// Installs the global tracing subscriber. Returns false when one was already installed.
+///
+/// Logs go to standard output, with ANSI colours only when it is a terminal: a file, a pipe or
+/// a journal gets plain text.
 pub fn init_logging(settings: &LoggingSettings) -> bool {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_new(&settings.level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stdout)
+        .with_ansi(std::io::stdout().is_terminal());
     match settings.format {
         LogFormat::Json => builder
             .json()
@@ -96,7 +103,7 @@ pub(crate) fn record_request(r: &AccessRecord<'_>) {
         .increment(1);
     metrics::histogram!("gateway_request_duration_seconds", "route" => r.route.to_owned())
         .record(r.elapsed.as_secs_f64());
-    let latency_ms = r.elapsed.as_secs_f64() * 1000.0;
+    let latency_ms = latency_ms(r.elapsed);
     let client_cn = r.client_cn.unwrap_or("-");
     match r.error {
         None => tracing::info!(
@@ -131,6 +138,14 @@ pub(crate) fn record_request(r: &AccessRecord<'_>) {
     }
 }
 
+/// A latency in milliseconds, rounded to the microsecond (`0.827`, not `0.8266519999999999`).
+fn latency_ms(elapsed: Duration) -> f64 {
+    // Microseconds fit an f64 exactly for 285 years.
+    #[allow(clippy::cast_precision_loss)]
+    let micros = elapsed.as_micros() as f64;
+    micros / 1000.0
+}
+
 pub(crate) fn record_handshake(listener: &str, outcome: &'static str) {
     metrics::counter!("gateway_tls_handshakes_total",
         "listener" => listener.to_owned(), "outcome" => outcome)
@@ -147,4 +162,23 @@ pub(crate) fn record_connection_closed(listener: &str, reason: &'static str) {
     metrics::counter!("gateway_connections_closed_total",
         "listener" => listener.to_owned(), "reason" => reason)
     .increment(1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_is_rounded_to_the_microsecond() {
+        assert_eq!(
+            latency_ms(Duration::from_nanos(826_651_999)).to_string(),
+            "826.651"
+        );
+        assert_eq!(
+            latency_ms(Duration::from_nanos(826_652)).to_string(),
+            "0.826"
+        );
+        assert_eq!(latency_ms(Duration::from_millis(12)).to_string(), "12");
+        assert_eq!(latency_ms(Duration::ZERO).to_string(), "0");
+    }
 }

@@ -90,7 +90,7 @@ impl SourceState {
             }
             Err(e) => {
                 meta.last_error = Some(e.to_string());
-                metrics::counter!("gateway_crl_fetch_failures_total", "source" => self.name.clone())
+                metrics::counter!("gateway_crl_fetch_failures_total", "source" => self.metric_label())
                     .increment(1);
                 tracing::warn!(source = %self.name, error = %e, "CRL refresh failed; keeping the CRL in use");
             }
@@ -133,7 +133,7 @@ impl SourceState {
         }
         tracing::info!(
             source = %self.name, issuer = %crl.issuer, entries = crl.entries(),
-            this_update = %crl.this_update, next_update = ?crl.next_update.map(|t| t.to_string()),
+            this_update = %crl.this_update, next_update = crl.next_update.map(tracing::field::display),
             "CRL installed"
         );
         self.current.store(Some(Arc::new(crl)));
@@ -216,12 +216,23 @@ impl SourceState {
     pub(crate) fn update_gauges(&self, now: Timestamp) {
         if let Some(crl) = self.current.load().as_deref() {
             let age = now.duration_since(crl.this_update).as_secs_f64();
-            metrics::gauge!("gateway_crl_age_seconds", "source" => self.name.clone()).set(age);
+            metrics::gauge!("gateway_crl_age_seconds", "source" => self.metric_label()).set(age);
             if let Some(next) = crl.next_update {
                 let left = next.duration_since(now).as_secs_f64();
-                metrics::gauge!("gateway_crl_seconds_to_next_update", "source" => self.name.clone())
+                metrics::gauge!("gateway_crl_seconds_to_next_update", "source" => self.metric_label())
                     .set(left);
             }
+        }
+    }
+
+    /// The `source` label of the CRL metrics: a URL as configured, a file by its name (not its
+    /// absolute path, which depends on where the gateway was built or installed).
+    fn metric_label(&self) -> String {
+        match &self.source {
+            CrlSource::Url(u) => u.clone(),
+            CrlSource::File(p) => p
+                .file_name()
+                .map_or_else(|| self.name.clone(), |n| n.to_string_lossy().into_owned()),
         }
     }
 
