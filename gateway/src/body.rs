@@ -229,6 +229,76 @@ impl<B: Body, T> Body for Holding<B, T> {
     }
 }
 
+/// The caller's body as hyper hands it over, drained in the background if it is dropped unread:
+/// a refusal answered before the body was read (401, 403, 404, 429…) would otherwise end an
+/// HTTP/2 stream with RST_STREAM while the caller is still sending, which some clients (curl)
+/// report as an error instead of the answer. At most [`DRAIN_BYTES`] or [`DRAIN_TIME`] are read.
+pub(crate) struct Draining {
+    inner: Option<hyper::body::Incoming>,
+}
+
+/// How much of an unread body is read before giving up on it.
+const DRAIN_BYTES: u64 = 1024 * 1024;
+/// How long an unread body is read before giving up on it.
+const DRAIN_TIME: Duration = Duration::from_secs(2);
+
+impl Draining {
+    pub(crate) fn new(inner: hyper::body::Incoming) -> Self {
+        Self { inner: Some(inner) }
+    }
+}
+
+impl Body for Draining {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        match self.inner.as_mut() {
+            Some(inner) => Pin::new(inner).poll_frame(cx),
+            None => Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.as_ref().is_none_or(Body::is_end_stream)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.as_ref().map(Body::size_hint).unwrap_or_default()
+    }
+}
+
+impl Drop for Draining {
+    fn drop(&mut self) {
+        let Some(mut body) = self.inner.take() else {
+            return;
+        };
+        if body.is_end_stream() {
+            return;
+        }
+        // Outside a runtime (never in the server) there is nothing to drain with.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
+            use http_body_util::BodyExt as _;
+            let drain = async {
+                let mut read = 0u64;
+                while let Some(Ok(frame)) = body.frame().await {
+                    read += frame.data_ref().map_or(0, |d| d.len() as u64);
+                    if read > DRAIN_BYTES {
+                        break;
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
+        });
+    }
+}
+
 /// The request's `Content-Length`, if it declares one.
 pub(crate) fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
     headers

@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use axum::body::Body;
 use http::{HeaderValue, Request, Response};
-use hyper::body::Incoming;
 
 use crate::config::{RouteSettings, Settings};
 use crate::problem::GatewayError;
@@ -185,7 +184,7 @@ fn prefix_matches(prefix: &str, path: &str) -> bool {
 pub(crate) async fn handle(
     runtime: Arc<Runtime>,
     conn: Arc<ConnectionInfo>,
-    req: Request<Incoming>,
+    req: Request<crate::body::Draining>,
 ) -> Response<Body> {
     let started = Instant::now();
     let request_id = headers::request_id(req.headers());
@@ -233,7 +232,9 @@ pub(crate) async fn handle(
 }
 
 /// The request with its path made canonical, or the reason it cannot be.
-fn canonical(req: Request<Incoming>) -> Result<Request<Incoming>, GatewayError> {
+fn canonical(
+    req: Request<crate::body::Draining>,
+) -> Result<Request<crate::body::Draining>, GatewayError> {
     // hyper decodes `chunked` only: any other transfer coding (`gzip, chunked`) would reach the
     // upstream as undecoded bytes without its header (RFC 9112 §6.1: 501).
     let other_coding = req
@@ -292,7 +293,7 @@ fn refusal(route: Option<&Route>, e: &GatewayError, request_id: &str) -> Respons
 
 async fn dispatch(
     route: &Route,
-    req: Request<Incoming>,
+    req: Request<crate::body::Draining>,
     conn: &Arc<ConnectionInfo>,
     request_id: &str,
 ) -> Result<Response<Body>, GatewayError> {

@@ -228,6 +228,7 @@ impl Connection {
             let info = Arc::clone(&info);
             let runtime = runtime.load_full();
             async move {
+                let req = req.map(crate::body::Draining::new);
                 let response = routing::handle(runtime, info, req).await;
                 Ok::<_, std::convert::Infallible>(
                     response.map(|body| Body::new(GuardedBody::new(body, guard))),

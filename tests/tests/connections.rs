@@ -307,3 +307,53 @@ async fn a_refused_certificate_gets_its_alert_even_with_a_request_in_flight() {
     }
     gw.shutdown().await;
 }
+
+/// A refusal answered before the body is read must reach an HTTP/2 caller that is still sending
+/// as an answer, not as a reset stream (the unread body is drained in the background). curl is
+/// the client that reported the reset (exit 92) about one call in twenty.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_early_refusal_reaches_an_http2_caller_still_sending_its_body() {
+    let gw = gateway_with("optional", "").await;
+    let port = gw.addr("edge").unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("body.bin");
+    std::fs::write(&file, vec![b'x'; 256 * 1024]).unwrap();
+    let ca = pki("ca-bundle.pem");
+    let outcomes = tokio::task::spawn_blocking(move || {
+        (0..40)
+            .map(|_| {
+                let out = std::process::Command::new("curl")
+                    .args([
+                        "-s",
+                        "--http2",
+                        "-o",
+                        "/dev/null",
+                        "-w",
+                        "%{http_code}",
+                        "--cacert",
+                    ])
+                    .arg(&ca)
+                    .arg("--data-binary")
+                    .arg(format!("@{}", file.display()))
+                    .arg(format!("https://localhost:{port}/sas/upload"))
+                    .output()
+                    .expect("curl must be installed (scripts/test.sh installs it)");
+                (
+                    out.status.code(),
+                    String::from_utf8_lossy(&out.stdout).into_owned(),
+                )
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    // No certificate on a pinned route: 401, before a byte of the body is read.
+    for (round, (code, status)) in outcomes.iter().enumerate() {
+        assert_eq!(
+            (*code, status.as_str()),
+            (Some(0), "401"),
+            "round {round}: {outcomes:?}"
+        );
+    }
+    gw.shutdown().await;
+}

@@ -35,7 +35,6 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use http::{Request, Response};
-use hyper::body::Incoming;
 
 use crate::body::{BodyFaultCell, CallerBody};
 use crate::problem::GatewayError;
@@ -70,7 +69,7 @@ pub(crate) struct Caller(pub(crate) String);
 /// Runs one request through the route's stack and handler.
 pub(crate) async fn run(
     route: &Route,
-    req: Request<Incoming>,
+    req: Request<crate::body::Draining>,
     conn: &Arc<ConnectionInfo>,
     request_id: &str,
 ) -> Result<Response<Body>, GatewayError> {
@@ -85,7 +84,7 @@ pub(crate) async fn run(
 
 async fn inner(
     route: &Route,
-    req: Request<Incoming>,
+    req: Request<crate::body::Draining>,
     conn: &Arc<ConnectionInfo>,
     request_id: &str,
     witness: &mut Witness,
