@@ -40,7 +40,11 @@ pub(crate) struct Outbound {
     settings: OutboundSettings,
     tls: mtls::OutboundTls,
     fixed: Option<HttpsClient>,
+    /// Per agent and session: the client (its pool) and when it was made. A pool lives no
+    /// longer than the card's `certificate_ttl`: a card swapped behind the same agent is seen
+    /// then, as the certificate cache below it would see it.
     pools: Mutex<HashMap<mtls::AgentTarget, (HttpsClient, Instant)>>,
+    pool_ttl: std::time::Duration,
 }
 
 impl Outbound {
@@ -62,11 +66,16 @@ impl Outbound {
             .build(&settings.identity)
             .map_err(fail)?;
         let fixed = tls.fixed().map(|config| client(config, settings));
+        let pool_ttl = match &settings.identity {
+            mtls::OutboundIdentity::CpsAgent(agent) => agent.certificate_ttl,
+            _ => std::time::Duration::MAX,
+        };
         Ok(Self {
             settings: settings.clone(),
             tls,
             fixed,
             pools: Mutex::new(HashMap::new()),
+            pool_ttl,
         })
     }
 
@@ -80,8 +89,9 @@ impl Outbound {
         let Some(target) = target else {
             return Err(identity_error(&mtls::IdentityError::NoAgentTarget));
         };
-        if let Some((client, used)) = self.lock().get_mut(target) {
-            *used = Instant::now();
+        if let Some((client, made)) = self.lock().get(target)
+            && made.elapsed() < self.pool_ttl
+        {
             return Ok(client.clone());
         }
         let config = self
@@ -168,6 +178,13 @@ pub(crate) async fn forward(
         }
         Ok(Err(e)) => {
             if let Some(identity) = mtls::signing_failure(&e) {
+                // The card failed: its pool and cached certificate go, the next call starts over.
+                if let Some(target) = &target {
+                    outbound.lock().remove(target);
+                    if let Some(agent) = outbound.tls.agent() {
+                        agent.forget(target);
+                    }
+                }
                 return Err(identity_error(identity));
             }
             let reason =

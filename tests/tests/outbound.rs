@@ -294,3 +294,40 @@ async fn a_file_identity_reaches_the_partner_too() {
     assert_eq!(answer.json()["cn"], manifest("clients/vendor")["cn"]);
     gw.shutdown().await;
 }
+
+/// A card's pool lives no longer than `certificate_ttl`: past it, the agent is asked for the
+/// card's certificate again (a card swapped behind the same agent is seen).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_card_is_fetched_again_after_its_ttl() {
+    let dmp = dmp(&[&rustls::version::TLS12]).await;
+    let medecin = agent("medecin").await;
+    let route = card_route(dmp, &[&medecin], "[tls12]").replace(
+        "          sign_timeout: 2s\n",
+        "          sign_timeout: 2s\n          certificate_ttl: 1s\n",
+    );
+    let gw = gateway(&route).await;
+    let addr = gw.addr("edge").unwrap();
+    let call = || {
+        send(
+            addr,
+            Some("internal-app"),
+            false,
+            soap_call(Some(&medecin), b"x"),
+        )
+    };
+    assert_eq!(call().await.unwrap().status, 200);
+    let first = medecin.stats.certificate_requests();
+    assert_eq!(call().await.unwrap().status, 200);
+    assert_eq!(
+        medecin.stats.certificate_requests(),
+        first,
+        "within the TTL: no new fetch"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
+    assert_eq!(call().await.unwrap().status, 200);
+    assert!(
+        medecin.stats.certificate_requests() > first,
+        "past the TTL the card is fetched again"
+    );
+    gw.shutdown().await;
+}

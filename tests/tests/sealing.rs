@@ -220,3 +220,43 @@ async fn an_unplugged_token_fails_fast_and_shows_in_readiness() {
     assert!(readyz().await.contains(r#""upstream.sealer":"healthy""#));
     gw.shutdown().await;
 }
+
+/// A caller trickling its body does not hold the single token: the body is read whole before
+/// a slot is taken, and the others are served meanwhile.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trickling_caller_does_not_hold_the_token() {
+    use tokio::io::AsyncWriteExt;
+    let (gw, _stats) = sealing_gateway(Duration::from_millis(50)).await;
+    let addr = gw.addr("edge").unwrap();
+    let mut slow = connect(addr, client_config(Some("internal-app"), &[b"http/1.1"]))
+        .await
+        .unwrap();
+    slow.write_all(b"POST /seal-contract HTTP/1.1\r\nHost: x\r\nContent-Type: application/pdf\r\nContent-Length: 105\r\n\r\n%PDF-")
+        .await
+        .unwrap();
+    let trickle = tokio::spawn(async move {
+        for _ in 0..10 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let _ = slow.write_all(b"xxxxxxxxxx").await;
+        }
+        slow
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    let answer = send(
+        addr,
+        Some("internal-app"),
+        false,
+        seal(b"%PDF-1.7 quick", "application/pdf"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer.status, 200);
+    assert!(
+        started.elapsed() < Duration::from_millis(1000),
+        "a normal caller waited {:?} behind a trickling one",
+        started.elapsed()
+    );
+    drop(trickle.await);
+    gw.shutdown().await;
+}

@@ -155,6 +155,13 @@ async fn inner(
     };
     // Antivirus: the upload streams to clamd too; its last piece waits for a clean verdict.
     let body = scan::request(route.stack.scan.as_ref(), &parts, body, &ctx.tally, witness).await?;
+    // Before a slot at a queued upstream (a single signing token), the body is read whole,
+    // bounded by `max_body_size`: a caller trickling its body must not hold the token while
+    // the others wait. Digest and antivirus verdicts are known by then.
+    let body = match &route.stack.queue {
+        Some(_) => queue::read_whole(body, &ctx.tally).await?,
+        None => body,
+    };
     // 8. The client's daily volume: refused before the upstream is called.
     let charge = match &route.stack.quota {
         Some(quota) => Some(
@@ -208,10 +215,11 @@ async fn inner(
         Some(d) => digest::response(response, d, witness),
         None => response,
     };
-    // 12. A timestamp of the answer, obtained before it is sent (the slot is held meanwhile).
-    let response = match &route.stack.timestamp {
-        Some(stamper) => stamper.stamp(response, witness).await?,
-        None => response,
+    // 12. A timestamp of the answer, obtained before it is sent; the upstream's slot is freed
+    // as soon as its answer is read, not held while the TSA answers.
+    let (response, slot) = match (&route.stack.timestamp, slot) {
+        (Some(stamper), slot) => (stamper.stamp(response, witness, slot).await?, None),
+        (None, slot) => (response, slot),
     };
     Ok(match slot {
         Some(slot) => response.map(|b| Body::new(crate::body::Holding::new(b, slot))),

@@ -58,9 +58,13 @@ impl Timestamper {
         &self,
         response: Response<Body>,
         witness: &mut super::Witness,
+        slot: Option<super::queue::Slot>,
     ) -> Result<Response<Body>, GatewayError> {
         if !response.status().is_success() {
-            return Ok(response);
+            return Ok(match slot {
+                Some(slot) => response.map(|b| Body::new(crate::body::Holding::new(b, slot))),
+                None => response,
+            });
         }
         let (mut parts, body) = response.into_parts();
         let max = usize::try_from(self.settings.max_response_size).unwrap_or(usize::MAX);
@@ -72,6 +76,8 @@ impl Timestamper {
                 reason: format!("the answer could not be held for timestamping: {e}"),
             })?
             .to_bytes();
+        // The upstream is done: free its slot before waiting for the TSA.
+        drop(slot);
         let stamped = tokio::time::timeout(self.settings.timeout, self.token_for(&document)).await;
         let outcome = match stamped {
             Ok(Ok(token)) => Ok(token),
