@@ -159,7 +159,9 @@ async fn inner(
     // bounded by `max_body_size`: a caller trickling its body must not hold the token while
     // the others wait. Digest and antivirus verdicts are known by then.
     let body = match &route.stack.queue {
-        Some(_) => queue::read_whole(body, &ctx.tally).await?,
+        Some(_) => queue::read_whole(body, &ctx.tally)
+            .await
+            .map_err(|e| signed_digest(e, signer.as_ref()))?,
         None => body,
     };
     // 8. The client's daily volume: refused before the upstream is called.
@@ -194,17 +196,7 @@ async fn inner(
     // Only what the upstream accepted counts against the client's volume.
     let accepted = matches!(&result, Ok(r) if r.status().is_success());
     settle(route, charge, accepted, &ctx).await;
-    let mut response = match result {
-        // On a signed route the body's digest is part of the signature: its mismatch is the
-        // signature's refusal.
-        Err(GatewayError::DigestMismatch { algorithm }) if signer.is_some() => {
-            return Err(signature::refused(
-                "digest_mismatch",
-                format!("the body does not match the signed {algorithm} Content-Digest"),
-            ));
-        }
-        other => other?,
-    };
+    let mut response = result.map_err(|e| signed_digest(e, signer.as_ref()))?;
     if let Some(signer) = &signer {
         response
             .extensions_mut()
@@ -225,6 +217,18 @@ async fn inner(
         Some(slot) => response.map(|b| Body::new(crate::body::Holding::new(b, slot))),
         None => response,
     })
+}
+
+/// On a signed route the body's digest is part of the signature: its mismatch is the
+/// signature's refusal (401), wherever the body was read.
+fn signed_digest(e: GatewayError, signer: Option<&signature::Signer>) -> GatewayError {
+    match e {
+        GatewayError::DigestMismatch { algorithm } if signer.is_some() => signature::refused(
+            "digest_mismatch",
+            format!("the body does not match the signed {algorithm} Content-Digest"),
+        ),
+        other => other,
+    }
 }
 
 async fn settle(
