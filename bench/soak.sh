@@ -2,7 +2,8 @@
 # Soak test (issue 14): the release gateway under mixed traffic (proxy, alert SOAP, SAS search,
 # bad certificates, slow clients) at half the measured peak for DURATION, with /metrics never
 # scraped (SCRAPE=0) or scraped every SCRAPE seconds; reports unexpected errors and RSS drift
-# and exits 0 on PASS, 1 on FAIL. See bench/README.md, "Soak".
+# and exits 0 on PASS, 1 on FAIL, 2 when the run was too short to judge the drift (see the
+# warm-up in bench/README.md, "Soak").
 #
 #   DURATION=30m SCRAPE=0 bench/soak.sh
 #   DURATION=30m SCRAPE=15 bench/soak.sh
