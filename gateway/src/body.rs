@@ -195,7 +195,8 @@ where
 }
 
 pin_project_lite::pin_project! {
-    /// A body that keeps something alive (an upstream slot) until it has been sent or dropped.
+    /// A body that keeps something alive until it has been sent or dropped: an upstream slot,
+    /// or the watchdog's count of the request in flight.
     pub(crate) struct Holding<B, T> {
         #[pin]
         inner: B,

@@ -22,7 +22,7 @@ use crate::admission::Admission;
 use crate::config::{ConnectionCaps, ConnectionTimeouts};
 use crate::routing::{self, Runtime};
 use crate::telemetry;
-use crate::watchdog::{Activity, GuardedBody, Verdict, WatchedIo};
+use crate::watchdog::{Activity, Verdict, WatchedIo};
 
 /// What every request of a connection knows about the connection.
 #[derive(Debug, Clone)]
@@ -231,7 +231,8 @@ impl Connection {
                 let req = req.map(crate::body::Draining::new);
                 let response = routing::handle(runtime, info, req).await;
                 Ok::<_, std::convert::Infallible>(
-                    response.map(|body| Body::new(GuardedBody::new(body, guard))),
+                    // The request counts as in flight until its response body ends or is dropped.
+                    response.map(|body| Body::new(crate::body::Holding::new(body, guard))),
                 )
             }
         });

@@ -6,7 +6,8 @@
 //! the idle time between keep-alive requests: it cannot tell a slow request from an idle
 //! connection. The watchdog keeps the two apart. [`WatchedIo`] notes when the first byte of a
 //! request arrives on an HTTP/1.1 connection, [`RequestGuard`] when a request starts and when its
-//! response ends, and [`Activity::check`] turns that into a verdict; the connection task sleeps
+//! response ends (the server keeps it alive with the response body, `body::Holding`), and
+//! [`Activity::check`] turns that into a verdict; the connection task sleeps
 //! until the next deadline and acts on it (see `server.rs`).
 
 use std::io;
@@ -121,41 +122,6 @@ impl Drop for RequestGuard {
         let a = &self.0;
         a.last_change.store(a.now_ms(), Ordering::Relaxed);
         a.in_flight.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// A response body that keeps its request counted as in flight until it ends or is dropped.
-    pub(crate) struct GuardedBody<B> {
-        #[pin]
-        inner: B,
-        guard: RequestGuard,
-    }
-}
-
-impl<B> GuardedBody<B> {
-    pub(crate) fn new(inner: B, guard: RequestGuard) -> Self {
-        Self { inner, guard }
-    }
-}
-
-impl<B: http_body::Body> http_body::Body for GuardedBody<B> {
-    type Data = B::Data;
-    type Error = B::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
-        self.project().inner.poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
     }
 }
 
