@@ -5,7 +5,6 @@
 use axum::body::Body;
 use bytes::Bytes;
 use http::{Request, Response, header};
-use http_body_util::BodyExt;
 
 use crate::problem::GatewayError;
 use crate::routing::{RequestContext, Route};
@@ -19,16 +18,7 @@ pub(crate) async fn call(
 ) -> Result<Response<Body>, GatewayError> {
     let origin = origin(req.uri(), req.headers());
     let (parts, body) = req.into_parts();
-    let body: Bytes = match body.collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) => {
-            return Err(ctx
-                .tally
-                .fault()
-                .cloned()
-                .map_or_else(|| GatewayError::BodyUnreadable(e.to_string()), Into::into));
-        }
-    };
+    let body: Bytes = crate::body::read_whole(body, &ctx.tally).await?;
     let call = adapters::CallContext {
         request_id: ctx.request_id.clone(),
         route_name: route.settings.name.clone(),

@@ -81,6 +81,30 @@ impl BodyTally {
     pub(crate) fn seen(&self) -> u64 {
         self.seen.load(Ordering::Relaxed)
     }
+
+    /// The caller's answer when reading the body failed with `e`: the recorded fault (413,
+    /// 408, a digest or antivirus refusal…) when there is one, else 400.
+    pub(crate) fn error(&self, e: &dyn std::fmt::Display) -> GatewayError {
+        self.fault()
+            .cloned()
+            .map_or_else(|| GatewayError::BodyUnreadable(e.to_string()), Into::into)
+    }
+}
+
+/// Reads a (bounded) body whole, for what must see all of it before going on (adapters parse
+/// documents; a queued upstream gets a slot only for a complete request).
+///
+/// # Errors
+/// As [`BodyTally::error`].
+pub(crate) async fn read_whole(
+    body: axum::body::Body,
+    tally: &BodyTally,
+) -> Result<Bytes, GatewayError> {
+    use http_body_util::BodyExt as _;
+    body.collect()
+        .await
+        .map(http_body_util::Collected::to_bytes)
+        .map_err(|e| tally.error(&e))
 }
 
 /// Shared between a [`CallerBody`] and its handler.

@@ -79,10 +79,7 @@ pub(crate) async fn check_start(
                 break;
             }
             Some(Err(e)) => {
-                return Err(tally
-                    .fault()
-                    .cloned()
-                    .map_or_else(|| GatewayError::BodyUnreadable(e.to_string()), Into::into));
+                return Err(tally.error(&e));
             }
             Some(Ok(frame)) => {
                 if let Some(data) = frame.data_ref() {

@@ -159,9 +159,11 @@ async fn inner(
     // bounded by `max_body_size`: a caller trickling its body must not hold the token while
     // the others wait. Digest and antivirus verdicts are known by then.
     let body = match &route.stack.queue {
-        Some(_) => queue::read_whole(body, &ctx.tally)
-            .await
-            .map_err(|e| signed_digest(e, signer.as_ref()))?,
+        Some(_) => Body::from(
+            crate::body::read_whole(body, &ctx.tally)
+                .await
+                .map_err(|e| signed_digest(e, signer.as_ref()))?,
+        ),
         None => body,
     };
     // 8. The client's daily volume: refused before the upstream is called.

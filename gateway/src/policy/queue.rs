@@ -152,24 +152,6 @@ impl Queue {
     }
 }
 
-/// The whole body, read before a slot is taken (see `policy::inner`).
-///
-/// # Errors
-/// The body's own failure (413, 408, 400, a digest or antivirus refusal).
-pub(crate) async fn read_whole(
-    body: axum::body::Body,
-    tally: &crate::body::BodyFaultCell,
-) -> Result<axum::body::Body, GatewayError> {
-    use http_body_util::BodyExt as _;
-    match body.collect().await {
-        Ok(collected) => Ok(axum::body::Body::from(collected.to_bytes())),
-        Err(e) => Err(tally
-            .fault()
-            .cloned()
-            .map_or_else(|| GatewayError::BodyUnreadable(e.to_string()), Into::into)),
-    }
-}
-
 impl Drop for Slot {
     fn drop(&mut self) {
         self.queue.observe(self.started.elapsed());
