@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use super::error::Collector;
 use super::raw::{ClientAuthMode, RawListener};
-use super::units::parse_duration;
+use super::units::positive_duration;
 
 /// How long each step of a connection may take. A reload applies new values to connections
 /// accepted after it.
@@ -68,10 +68,7 @@ pub(super) fn timeouts(
     l: &RawListener,
 ) -> Option<ConnectionTimeouts> {
     let mut get = |name: &str, value: Option<&str>, default: Duration| {
-        c.check(
-            format!("{key}.{name}"),
-            value.map_or(Ok(default), positive_duration),
-        )
+        c.timeout(format!("{key}.{name}"), value, default)
     };
     let handshake = get(
         "handshake_timeout",
@@ -170,12 +167,4 @@ pub(super) fn caps(
         max_connections_per_address: per_address,
         max_connections_without_certificate: anonymous,
     })
-}
-
-/// A duration that is not zero: a zero timeout would refuse every connection or request.
-pub(super) fn positive_duration(text: &str) -> Result<Duration, String> {
-    match parse_duration(text)? {
-        d if d.is_zero() => Err(format!("`{text}` is zero; a timeout must be positive")),
-        d => Ok(d),
-    }
 }

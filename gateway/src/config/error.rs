@@ -70,6 +70,36 @@ impl Collector {
         }
     }
 
+    /// A timeout key: its value, or `default` when the file leaves it out; a zero or malformed
+    /// value is reported under `key` (a zero timeout would fail every request).
+    pub(crate) fn timeout(
+        &mut self,
+        key: impl Into<String>,
+        value: Option<&str>,
+        default: std::time::Duration,
+    ) -> Option<std::time::Duration> {
+        self.check(
+            key,
+            value.map_or(Ok(default), super::units::positive_duration),
+        )
+    }
+
+    /// The value of the environment variable `var` that `key` names (secrets never sit in the
+    /// file), if it is set and `valid` accepts it; otherwise the problem is reported under `key`.
+    pub(crate) fn secret(
+        &mut self,
+        key: impl Into<String>,
+        env: &dyn super::Env,
+        var: &str,
+        valid: impl FnOnce(&str) -> Result<(), String>,
+    ) -> Option<String> {
+        let value = env
+            .var(var)
+            .ok_or_else(|| format!("environment variable `{var}` is not set"))
+            .and_then(|v| valid(&v).map(|()| v));
+        self.check(key, value)
+    }
+
     pub(crate) fn finish<T>(self, value: Option<T>) -> Result<T, ConfigErrors> {
         match value {
             Some(v) if self.errors.is_empty() => Ok(v),

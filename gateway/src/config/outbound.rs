@@ -146,12 +146,10 @@ pub(super) fn outbound(
             ),
         }
     }
-    let connect_timeout = c.check(
+    let connect_timeout = c.timeout(
         format!("{key}.connect_timeout"),
-        r.connect_timeout.as_deref().map_or(
-            Ok(Duration::from_secs(5)),
-            super::connection::positive_duration,
-        ),
+        r.connect_timeout.as_deref(),
+        Duration::from_secs(5),
     );
     let (identity, agents) = identity(c, &format!("{key}.identity"), &r.identity, base, env)?;
     Some(Some(OutboundSettings {
@@ -165,13 +163,7 @@ pub(super) fn outbound(
 }
 
 fn duration(c: &mut Collector, key: String, v: Option<&str>, default: u64) -> Option<Duration> {
-    c.check(
-        key,
-        v.map_or(
-            Ok(Duration::from_secs(default)),
-            super::connection::positive_duration,
-        ),
-    )
+    c.timeout(key, v, Duration::from_secs(default))
 }
 
 fn identity(
@@ -207,16 +199,9 @@ fn identity(
                 None
             }
         };
-        let pin = match env.var(&p.pin_env) {
-            Some(pin) => Some(mtls::Secret::new(pin)),
-            None => {
-                c.push(
-                    format!("{key}.pkcs11.pin_env"),
-                    format!("environment variable `{}` is not set", p.pin_env),
-                );
-                None
-            }
-        };
+        let pin = c
+            .secret(format!("{key}.pkcs11.pin_env"), env, &p.pin_env, |_| Ok(()))
+            .map(mtls::Secret::new);
         let sign_timeout = duration(
             c,
             format!("{key}.pkcs11.sign_timeout"),

@@ -213,27 +213,19 @@ pub(super) fn trails(
                 format!("trail `{other}` writes the same file"),
             );
         }
-        let secret = match env.var(&t.key_env) {
-            Some(v) if v.len() >= integrity::Key::MIN_LEN => Some(TrailKey(v.into_bytes())),
-            Some(_) => {
-                c.push(
-                    format!("{key}.key_env"),
-                    format!(
+        let secret = c
+            .secret(format!("{key}.key_env"), env, &t.key_env, |v| {
+                if v.len() >= integrity::Key::MIN_LEN {
+                    Ok(())
+                } else {
+                    Err(format!(
                         "`{}` holds fewer than {} bytes",
                         t.key_env,
                         integrity::Key::MIN_LEN
-                    ),
-                );
-                None
-            }
-            None => {
-                c.push(
-                    format!("{key}.key_env"),
-                    format!("environment variable `{}` is not set", t.key_env),
-                );
-                None
-            }
-        };
+                    ))
+                }
+            })
+            .map(|v| TrailKey(v.into_bytes()));
         let rotate_at = c.check(
             format!("{key}.rotate_at"),
             t.rotate_at.as_deref().map_or(Ok(256 << 20), parse_size),
@@ -327,12 +319,10 @@ pub(super) fn concurrency(
         );
         return None;
     }
-    let timeout = c.check(
+    let timeout = c.timeout(
         format!("{key}.concurrency.queue_timeout"),
-        r.queue_timeout.as_deref().map_or(
-            Ok(Duration::from_secs(30)),
-            super::connection::positive_duration,
-        ),
+        r.queue_timeout.as_deref(),
+        Duration::from_secs(30),
     )?;
     Some(Some(QueueSettings {
         max_in_flight: r.max_in_flight,
@@ -365,13 +355,7 @@ pub(super) fn health_check(
         c.push(format!("{key}.path"), "must start with `/`");
     }
     let duration = |c: &mut Collector, name: &str, v: Option<&str>, default: u64| {
-        c.check(
-            format!("{key}.{name}"),
-            v.map_or(
-                Ok(Duration::from_secs(default)),
-                super::connection::positive_duration,
-            ),
-        )
+        c.timeout(format!("{key}.{name}"), v, Duration::from_secs(default))
     };
     let interval = duration(c, "interval", r.interval.as_deref(), 5);
     let timeout = duration(c, "timeout", r.timeout.as_deref(), 1);

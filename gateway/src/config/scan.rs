@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::connection::positive_duration;
 use super::error::Collector;
 
 /// The block as written.
@@ -83,17 +82,15 @@ pub(super) fn scan(
 ) -> Option<ScanSettings> {
     let s = raw?;
     let clamd = c.check(format!("{key}.scan.clamd"), address(&s.clamd, base));
-    let timeout = c.check(
+    let timeout = c.timeout(
         format!("{key}.scan.timeout"),
-        s.timeout
-            .as_deref()
-            .map_or(Ok(Duration::from_secs(30)), positive_duration),
+        s.timeout.as_deref(),
+        Duration::from_secs(30),
     );
-    let connect_timeout = c.check(
+    let connect_timeout = c.timeout(
         format!("{key}.scan.connect_timeout"),
-        s.connect_timeout
-            .as_deref()
-            .map_or(Ok(Duration::from_secs(2)), positive_duration),
+        s.connect_timeout.as_deref(),
+        Duration::from_secs(2),
     );
     Some(ScanSettings {
         clamd: clamd?,

@@ -79,25 +79,19 @@ pub(super) fn signature(
     }
     let mut keys = BTreeMap::new();
     for (keyid, var) in &r.keys {
-        match env.var(var) {
-            // HMAC-SHA256 keys shorter than the hash are weak (RFC 2104 §3).
-            Some(secret) if secret.len() >= 32 => {
+        // HMAC-SHA256 keys shorter than the hash are weak (RFC 2104 §3).
+        let secret = c.secret(format!("{key}.keys.{keyid}"), env, var, |v| {
+            if v.len() >= 32 {
+                Ok(())
+            } else {
+                Err(format!("`{var}` holds fewer than 32 bytes"))
+            }
+        });
+        match secret {
+            Some(secret) => {
                 keys.insert(keyid.clone(), secret.into_bytes());
             }
-            Some(_) => {
-                c.push(
-                    format!("{key}.keys.{keyid}"),
-                    format!("`{var}` holds fewer than 32 bytes"),
-                );
-                ok = false;
-            }
-            None => {
-                c.push(
-                    format!("{key}.keys.{keyid}"),
-                    format!("environment variable `{var}` is not set"),
-                );
-                ok = false;
-            }
+            None => ok = false,
         }
     }
     let components: Vec<String> = r
@@ -111,13 +105,7 @@ pub(super) fn signature(
         }
     }
     let duration = |c: &mut Collector, name: &str, v: Option<&str>, default: u64| {
-        c.check(
-            format!("{key}.{name}"),
-            v.map_or(
-                Ok(Duration::from_secs(default)),
-                super::connection::positive_duration,
-            ),
-        )
+        c.timeout(format!("{key}.{name}"), v, Duration::from_secs(default))
     };
     let max_age = duration(c, "max_age", r.max_age.as_deref(), 300);
     let clock_skew = duration(c, "clock_skew", r.clock_skew.as_deref(), 30);

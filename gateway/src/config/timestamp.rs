@@ -114,12 +114,10 @@ pub(super) fn timestamp(
                 .map_err(|e| e.to_string()),
         )
     };
-    let timeout = c.check(
+    let timeout = c.timeout(
         format!("{key}.timeout"),
-        r.timeout.as_deref().map_or(
-            Ok(Duration::from_secs(5)),
-            super::connection::positive_duration,
-        ),
+        r.timeout.as_deref(),
+        Duration::from_secs(5),
     );
     let max = c.check(
         format!("{key}.max_response_size"),

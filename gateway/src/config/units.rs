@@ -4,6 +4,14 @@
 // One duration syntax for the whole file: adapters' blocks parse theirs with the same function.
 pub(crate) use adapters::parse_duration;
 
+/// A duration that is not zero: a zero timeout would refuse every connection or request.
+pub(crate) fn positive_duration(text: &str) -> Result<std::time::Duration, String> {
+    match parse_duration(text)? {
+        d if d.is_zero() => Err(format!("`{text}` is zero; a timeout must be positive")),
+        d => Ok(d),
+    }
+}
+
 /// Parses a size in bytes such as `1024`, `64KiB`, `10MiB` or `1GiB` (also `KB`/`MB`/`GB`, decimal).
 pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();

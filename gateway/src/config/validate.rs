@@ -142,11 +142,6 @@ fn parse_addr(text: &str) -> Result<SocketAddr, String> {
         .map_err(|_| format!("`{text}` is not an address such as `127.0.0.1:8443` or `[::1]:8443`"))
 }
 
-/// Every timeout key goes through here: a zero timeout would fail every request.
-fn duration_or(value: Option<&str>, default: Duration) -> Result<Duration, String> {
-    value.map_or(Ok(default), super::connection::positive_duration)
-}
-
 fn resolve(base: &Path, path: &str) -> PathBuf {
     base.join(path)
 }
@@ -298,20 +293,20 @@ fn upstreams(
             }
         };
         let pool = u.pool.as_ref();
-        let connect_timeout = c.check(
+        let connect_timeout = c.timeout(
             format!("{key}.connect_timeout"),
-            duration_or(u.connect_timeout.as_deref(), Duration::from_secs(2)),
+            u.connect_timeout.as_deref(),
+            Duration::from_secs(2),
         );
-        let request_timeout = c.check(
+        let request_timeout = c.timeout(
             format!("{key}.request_timeout"),
-            duration_or(u.request_timeout.as_deref(), Duration::from_secs(30)),
+            u.request_timeout.as_deref(),
+            Duration::from_secs(30),
         );
-        let idle_timeout = c.check(
+        let idle_timeout = c.timeout(
             format!("{key}.pool.idle_timeout"),
-            duration_or(
-                pool.and_then(|p| p.idle_timeout.as_deref()),
-                Duration::from_secs(90),
-            ),
+            pool.and_then(|p| p.idle_timeout.as_deref()),
+            Duration::from_secs(90),
         );
         let concurrency = super::policy::concurrency(c, &key, u.concurrency.as_ref());
         let health_check = super::policy::health_check(c, &key, u.health_check.as_ref());
@@ -438,9 +433,10 @@ fn routes(
             .as_ref()
             .and_then(|u| upstreams.get(u))
             .map_or(Duration::from_secs(30), |u| u.request_timeout);
-        let timeout = c.check(
+        let timeout = c.timeout(
             format!("{key}.timeout"),
-            duration_or(r.timeout.as_deref(), default_timeout),
+            r.timeout.as_deref(),
+            default_timeout,
         );
         let adapter = super::adapter::adapter(c, &key, r, base, env, &services);
         let headers = route_headers(c, &key, r);
@@ -616,27 +612,18 @@ fn state(c: &mut Collector, raw: Option<&RawState>, env: &dyn Env) -> Option<Sta
             );
             None
         }
-        (StateBackend::Redis, Some(var)) => match env.var(var) {
-            Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => Some(url),
-            Some(_) => {
-                c.push(
-                    "state.url_env",
-                    format!("`{var}` does not hold a redis:// or rediss:// URL"),
-                );
-                None
+        (StateBackend::Redis, Some(var)) => c.secret("state.url_env", env, var, |url| {
+            if url.starts_with("redis://") || url.starts_with("rediss://") {
+                Ok(())
+            } else {
+                Err(format!("`{var}` does not hold a redis:// or rediss:// URL"))
             }
-            None => {
-                c.push(
-                    "state.url_env",
-                    format!("environment variable `{var}` is not set"),
-                );
-                None
-            }
-        },
+        }),
     };
-    let timeout = c.check(
+    let timeout = c.timeout(
         "state.timeout",
-        duration_or(raw.timeout.as_deref(), Duration::from_millis(500)),
+        raw.timeout.as_deref(),
+        Duration::from_millis(500),
     )?;
     let settings = StateSettings {
         backend: raw.backend,
