@@ -113,14 +113,9 @@ pub(crate) fn prepare_request(headers: &mut HeaderMap, ctx: &RequestContext, rou
     let original_host = headers
         .remove(header::HOST)
         .or_else(|| ctx.authority.clone());
-    let spoofable: Vec<HeaderName> = headers
-        .keys()
-        .filter(|k| is_stripped(k.as_str()) || route.strip.contains(k))
-        .cloned()
-        .collect();
-    for name in spoofable {
-        headers.remove(name);
-    }
+    remove_where(headers, |k| {
+        is_stripped(k.as_str()) || route.strip.contains(k)
+    });
     for (name, value) in &ctx.conn.connection_headers {
         headers.insert(name.clone(), value.clone());
     }
@@ -179,16 +174,17 @@ pub(crate) fn client_cert_fields(
 pub(crate) fn prepare_outbound(headers: &mut HeaderMap) {
     remove_hop_by_hop(headers);
     headers.remove(header::HOST);
-    let internal: Vec<HeaderName> = headers
-        .keys()
-        .filter(|k| {
-            is_stripped(k.as_str())
-                || k.as_str() == crate::outbound::AGENT_HEADER
-                || k.as_str() == crate::outbound::SESSION_HEADER
-        })
-        .cloned()
-        .collect();
-    for name in internal {
+    remove_where(headers, |k| {
+        is_stripped(k.as_str())
+            || k.as_str() == crate::outbound::AGENT_HEADER
+            || k.as_str() == crate::outbound::SESSION_HEADER
+    });
+}
+
+/// Removes every header whose name `strip` selects (`HeaderMap` has no `retain`).
+fn remove_where(headers: &mut HeaderMap, strip: impl Fn(&HeaderName) -> bool) {
+    let names: Vec<HeaderName> = headers.keys().filter(|k| strip(k)).cloned().collect();
+    for name in names {
         headers.remove(name);
     }
 }

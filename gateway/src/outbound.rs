@@ -187,17 +187,11 @@ pub(crate) async fn forward(
                 }
                 return Err(identity_error(identity));
             }
-            let reason =
-                std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |e| {
-                    e.source()
-                })
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(": ");
-            return Err(GatewayError::UpstreamUnavailable {
-                upstream: partner,
-                reason,
-            });
+            return Err(crate::proxy::classify(
+                &partner,
+                outbound.settings.connect_timeout,
+                &e,
+            ));
         }
         Ok(Ok(response)) => response,
     };

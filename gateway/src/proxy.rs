@@ -61,7 +61,9 @@ pub(crate) async fn forward(
                 after: route.settings.timeout,
             });
         }
-        Ok(Err(e)) => return Err(classify(name, upstream, &e)),
+        Ok(Err(e)) => {
+            return Err(classify(name, upstream.settings.connect_timeout, &e));
+        }
         Ok(Ok(response)) => response,
     };
     let (mut parts, body) = response.into_parts();
@@ -140,9 +142,11 @@ fn restore_prefix(headers: &mut http::HeaderMap, prefix: &str) {
     }
 }
 
-fn classify(
+/// An upstream request that failed before any answer: 504 when the connection timed out, else
+/// 502 with the whole error chain for the log. Shared by the proxy and outbound routes.
+pub(crate) fn classify(
     name: &str,
-    upstream: &Upstream,
+    connect_timeout: std::time::Duration,
     err: &hyper_util::client::legacy::Error,
 ) -> GatewayError {
     let timed_out = error_chain(err).any(|e| {
@@ -152,7 +156,7 @@ fn classify(
     if err.is_connect() && timed_out {
         return GatewayError::UpstreamTimeout {
             upstream: name.to_owned(),
-            after: upstream.settings.connect_timeout,
+            after: connect_timeout,
         };
     }
     let reason = error_chain(err)

@@ -73,7 +73,7 @@ pub(crate) async fn run(
     conn: &Arc<ConnectionInfo>,
     request_id: &str,
 ) -> Result<Response<Body>, GatewayError> {
-    let mut witness = Witness::new(req.method(), req.uri().path());
+    let mut witness = Witness::new(req.method());
     // 1. The trail is outermost: it records what everything below decided.
     let result = inner(route, req, conn, request_id, &mut witness).await;
     match &route.stack.trail {

@@ -42,7 +42,7 @@ pub(crate) struct Witness {
 }
 
 impl Witness {
-    pub(crate) fn new(method: &Method, _path: &str) -> Self {
+    pub(crate) fn new(method: &Method) -> Self {
         let action = match *method {
             Method::POST | Method::PUT | Method::PATCH => Action::Upload,
             Method::GET | Method::HEAD => Action::Download,

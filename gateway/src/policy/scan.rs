@@ -875,7 +875,7 @@ mod tests {
             .into_parts()
             .0;
         let tally = BodyFaultCell::default();
-        let mut witness = Witness::new(&http::Method::POST, "/x");
+        let mut witness = Witness::new(&http::Method::POST);
         let refuse = Scanner::new(settings(ScanOnUnavailable::Refuse), "r");
         let got = request(
             Some(&refuse),
@@ -895,7 +895,7 @@ mod tests {
         assert_eq!(witness.flags, ["scan_skipped"]);
         // Without a body, clamd is not needed.
         let get = http::Request::get("/x").body(()).unwrap().into_parts().0;
-        let mut witness = Witness::new(&http::Method::GET, "/x");
+        let mut witness = Witness::new(&http::Method::GET);
         assert!(
             request(Some(&refuse), &get, Body::empty(), &tally, &mut witness)
                 .await
