@@ -11,10 +11,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::service::TowerToHyperService;
 use sha2::{Digest, Sha256};
-use tokio::net::TcpListener;
 
 /// Where `gateway demo` runs the DMP stand-in.
 pub const DEMO_ADDR: &str = "127.0.0.1:18445";
@@ -25,48 +22,19 @@ pub const DEMO_ADDR: &str = "127.0.0.1:18445";
 /// # Errors
 /// Unusable TLS material or an address that cannot be bound.
 pub async fn spawn(addr: SocketAddr, pki: &std::path::Path) -> std::io::Result<SocketAddr> {
-    let anchors = mtls::TrustAnchors::from_files(&[pki.join("cps/cps-ca.pem")])
-        .map_err(std::io::Error::other)?;
-    let tls = mtls::ServerTls::build(&mtls::ServerTlsSettings {
-        cert_chain: pki.join("server.pem"),
+    let tls = crate::mtls_server::PartnerTls {
+        cert: pki.join("server.pem"),
         key: pki.join("server.key"),
-        client_auth: mtls::ClientAuth::Required(anchors),
+        client_anchors: vec![pki.join("cps/cps-ca.pem")],
         // No resumption: each connection is authenticated by the card again, as the DMP does.
         session_cache_size: 0,
-        revocation: None,
+    };
+    crate::mtls_server::spawn(addr, &tls, |cn| {
+        Router::new()
+            .fallback(answer)
+            .with_state(Arc::new(cn.unwrap_or_default()))
     })
-    .map_err(std::io::Error::other)?;
-    let mut config = (*tls.config()).clone();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = TcpListener::bind(addr).await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                continue;
-            };
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let cn = tls
-                    .get_ref()
-                    .1
-                    .peer_certificates()
-                    .and_then(|c| c.first())
-                    .and_then(mtls::PeerIdentity::from_leaf)
-                    .and_then(|id| id.cn)
-                    .unwrap_or_default();
-                let app = Router::new().fallback(answer).with_state(Arc::new(cn));
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(tls), TowerToHyperService::new(app))
-                    .await;
-            });
-        }
-    });
-    Ok(addr)
+    .await
 }
 
 async fn answer(State(cn): State<Arc<String>>, body: Bytes) -> impl IntoResponse {

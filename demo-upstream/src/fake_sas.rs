@@ -19,10 +19,7 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, Method, StatusCode, header};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::service::TowerToHyperService;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 
 /// What the fake SAS is built from.
 #[derive(Debug, Clone)]
@@ -82,54 +79,24 @@ impl FakeSas {
 /// # Errors
 /// Unusable TLS material or an address that cannot be bound.
 pub async fn spawn(addr: SocketAddr, settings: FakeSasSettings) -> std::io::Result<FakeSas> {
-    let anchors =
-        mtls::TrustAnchors::from_files(&settings.client_anchors).map_err(std::io::Error::other)?;
-    let tls = mtls::ServerTls::build(&mtls::ServerTlsSettings {
-        cert_chain: settings.cert.clone(),
+    let tls = crate::mtls_server::PartnerTls {
+        cert: settings.cert.clone(),
         key: settings.key.clone(),
-        client_auth: mtls::ClientAuth::Required(anchors),
+        client_anchors: settings.client_anchors.clone(),
         session_cache_size: 256,
-        revocation: None,
-    })
-    .map_err(std::io::Error::other)?;
-    let mut config = (*tls.config()).clone();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = TcpListener::bind(addr).await?;
-    let addr = listener.local_addr()?;
+    };
     let inner = Arc::new(Inner::default());
-    let shared = inner.clone();
-    let expected = settings.expected_client_cn.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                continue;
-            };
-            let acceptor = acceptor.clone();
-            let inner = shared.clone();
-            let expected = expected.clone();
-            tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let cn = tls
-                    .get_ref()
-                    .1
-                    .peer_certificates()
-                    .and_then(|c| c.first())
-                    .and_then(mtls::PeerIdentity::from_leaf)
-                    .and_then(|id| id.cn);
-                let allowed = expected
-                    .as_ref()
-                    .is_none_or(|e| cn.as_deref() == Some(e.as_str()));
-                let app = Router::new().fallback(handle).with_state((inner, allowed));
-                let service = TowerToHyperService::new(app);
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(tls), service)
-                    .await;
-            });
-        }
-    });
+    let shared = Arc::clone(&inner);
+    let expected = settings.expected_client_cn;
+    let addr = crate::mtls_server::spawn(addr, &tls, move |cn| {
+        let allowed = expected
+            .as_ref()
+            .is_none_or(|e| cn.as_deref() == Some(e.as_str()));
+        Router::new()
+            .fallback(handle)
+            .with_state((Arc::clone(&shared), allowed))
+    })
+    .await?;
     Ok(FakeSas { addr, inner })
 }
 

@@ -13,6 +13,7 @@ pub mod cps_agent;
 pub mod documents;
 pub mod fake_dmp;
 pub mod fake_sas;
+mod mtls_server;
 pub mod sas;
 pub mod sealer;
 
