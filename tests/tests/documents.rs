@@ -29,16 +29,27 @@ fn upload(path: &str, body: &'static [u8], digest: Option<String>) -> Request<Fu
     req.body(Full::new(Bytes::from_static(body))).unwrap()
 }
 
+/// Uploads `body` with its own `Content-Digest`, as `client`.
+async fn upload_with_digest(
+    addr: std::net::SocketAddr,
+    client: &str,
+    body: &'static [u8],
+) -> Answer {
+    send(
+        addr,
+        Some(client),
+        false,
+        upload(EXCHANGE, body, Some(content_digest(body))),
+    )
+    .await
+    .unwrap()
+}
+
 async fn list(addr: std::net::SocketAddr) -> Vec<serde_json::Value> {
     let answer = send(addr, Some("internal-app"), false, get(EXCHANGE))
         .await
         .unwrap();
-    assert_eq!(
-        answer.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&answer.body)
-    );
+    answer.assert_status(200);
     answer.json().as_array().unwrap().clone()
 }
 
@@ -50,20 +61,8 @@ fn verify(trail: &std::path::Path) -> Result<String, String> {
 async fn an_upload_is_stored_served_and_recorded_with_its_origin_and_digest() {
     let d = documents_support::start(Options::default()).await;
     let body: &'static [u8] = b"%PDF-1.7 client-side encrypted bytes";
-    let answer = send(
-        d.addr,
-        Some("portal"),
-        false,
-        upload(EXCHANGE, body, Some(content_digest(body))),
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        answer.status,
-        201,
-        "{}",
-        String::from_utf8_lossy(&answer.body)
-    );
+    let answer = upload_with_digest(d.addr, "portal", body).await;
+    answer.assert_status(201);
     let id = answer.json()["id"].as_str().unwrap().to_owned();
     // The core's Location, with the route's prefix back: followable through the gateway.
     assert_eq!(
@@ -236,14 +235,7 @@ async fn a_download_that_does_not_match_the_cores_digest_never_looks_complete() 
     })
     .await;
     let body: &'static [u8] = &[b'z'; 100_000];
-    let answer = send(
-        d.addr,
-        Some("internal-app"),
-        false,
-        upload(EXCHANGE, body, Some(content_digest(body))),
-    )
-    .await
-    .unwrap();
+    let answer = upload_with_digest(d.addr, "internal-app", body).await;
     assert_eq!(answer.status, 201);
     let id = answer.json()["id"].as_str().unwrap().to_owned();
     for h2 in [false, true] {
@@ -293,23 +285,9 @@ async fn the_daily_volume_is_shared_by_two_instances_on_redis() {
     let a = documents_support::start(redis()).await;
     let b = documents_support::start(redis()).await;
     let body: &'static [u8] = &[b'q'; 600];
-    let first = send(
-        a.addr,
-        Some("internal-app"),
-        false,
-        upload(EXCHANGE, body, Some(content_digest(body))),
-    )
-    .await
-    .unwrap();
+    let first = upload_with_digest(a.addr, "internal-app", body).await;
     assert_eq!(first.status, 201);
-    let second = send(
-        b.addr,
-        Some("internal-app"),
-        false,
-        upload(EXCHANGE, body, Some(content_digest(body))),
-    )
-    .await
-    .unwrap();
+    let second = upload_with_digest(b.addr, "internal-app", body).await;
     assert_eq!(
         second.status, 429,
         "the other instance did not see the volume used"
@@ -322,14 +300,7 @@ async fn the_daily_volume_is_shared_by_two_instances_on_redis() {
     assert!(retry > 0 && retry <= 86_400 + 3600, "{retry}");
     assert_eq!(second.json()["type"], "urn:gateway:problem:quota-exceeded");
     // Another client has its own volume.
-    let other = send(
-        b.addr,
-        Some("portal"),
-        false,
-        upload(EXCHANGE, body, Some(content_digest(body))),
-    )
-    .await
-    .unwrap();
+    let other = upload_with_digest(b.addr, "portal", body).await;
     assert_eq!(other.status, 201);
     a.gw.shutdown().await;
     b.gw.shutdown().await;
@@ -340,14 +311,7 @@ async fn the_trail_names_the_first_line_altered_removed_or_swapped() {
     let d = documents_support::start(Options::default()).await;
     for i in 0..4u8 {
         let body: &'static [u8] = Box::leak(vec![i; 10].into_boxed_slice());
-        let answer = send(
-            d.addr,
-            Some("internal-app"),
-            false,
-            upload(EXCHANGE, body, Some(content_digest(body))),
-        )
-        .await
-        .unwrap();
+        let answer = upload_with_digest(d.addr, "internal-app", body).await;
         assert_eq!(answer.status, 201);
     }
     d.gw.shutdown().await;
@@ -414,14 +378,7 @@ async fn a_core_that_checks_nothing_still_never_gets_a_complete_wrong_body() {
         .unwrap();
     assert!(seen.is_err(), "the core received a complete body: {seen:?}");
     // The right digest: the same core gets it whole.
-    let answer = send(
-        d.addr,
-        Some("internal-app"),
-        false,
-        upload(EXCHANGE, body, Some(content_digest(body))),
-    )
-    .await
-    .unwrap();
+    let answer = upload_with_digest(d.addr, "internal-app", body).await;
     assert_eq!(answer.status, 201);
     let seen = seen_rx.recv().await.unwrap();
     assert_eq!(seen, Ok(body.len()));
@@ -439,14 +396,7 @@ async fn a_rotated_trail_keeps_its_chain_across_files() {
     .await;
     for i in 0..6u8 {
         let body: &'static [u8] = Box::leak(vec![i; 10].into_boxed_slice());
-        let answer = send(
-            d.addr,
-            Some("internal-app"),
-            false,
-            upload(EXCHANGE, body, Some(content_digest(body))),
-        )
-        .await
-        .unwrap();
+        let answer = upload_with_digest(d.addr, "internal-app", body).await;
         assert_eq!(answer.status, 201);
     }
     d.gw.shutdown().await;

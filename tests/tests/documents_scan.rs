@@ -215,12 +215,7 @@ async fn an_infected_upload_is_refused_naming_its_signature_and_never_stored() {
         let answer = send(d.addr, Some("portal"), false, upload(body))
             .await
             .unwrap();
-        assert_eq!(
-            answer.status,
-            422,
-            "{}",
-            String::from_utf8_lossy(&answer.body)
-        );
+        answer.assert_status(422);
         assert_eq!(answer.headers["content-type"], "application/problem+json");
         let problem = answer.json();
         assert_eq!(problem["type"], "urn:gateway:problem:infected");
@@ -458,12 +453,7 @@ async fn without_clamd_refuse_answers_503_and_allow_passes_with_a_flag() {
     let answer = send(refuse.addr, Some("internal-app"), false, upload(pdf(5_000)))
         .await
         .unwrap();
-    assert_eq!(
-        answer.status,
-        503,
-        "{}",
-        String::from_utf8_lossy(&answer.body)
-    );
+    answer.assert_status(503);
     let problem = answer.json();
     assert_eq!(problem["type"], "urn:gateway:problem:scan-unavailable");
     assert!(
@@ -491,12 +481,7 @@ async fn without_clamd_refuse_answers_503_and_allow_passes_with_a_flag() {
     let answer = send(allow.addr, Some("internal-app"), false, upload(body))
         .await
         .unwrap();
-    assert_eq!(
-        answer.status,
-        201,
-        "{}",
-        String::from_utf8_lossy(&answer.body)
-    );
+    answer.assert_status(201);
     assert_eq!(list(allow.addr).await.len(), 1);
     let records_allow = records(&allow.trail);
     let stored = records_allow

@@ -206,12 +206,7 @@ async fn redis_down_refuses_with_503_then_recovers() {
     let started = Instant::now();
     let refused = signed(addr, &nonce()).await;
     let first = started.elapsed();
-    assert_eq!(
-        refused.status,
-        503,
-        "{}",
-        String::from_utf8_lossy(&refused.body)
-    );
+    refused.assert_status(503);
     assert_eq!(
         problem_type(&refused),
         "urn:gateway:problem:policy-unavailable"
@@ -276,12 +271,7 @@ async fn redis_frozen_refuses_within_the_store_timeout_then_recovers() {
     let refused = signed(addr, &nonce()).await;
     let waited = started.elapsed();
     report("redis frozen (refuse): refusal after", waited);
-    assert_eq!(
-        refused.status,
-        503,
-        "{}",
-        String::from_utf8_lossy(&refused.body)
-    );
+    refused.assert_status(503);
     assert!(waited >= Duration::from_millis(300), "{waited:?}");
     assert!(waited < Duration::from_millis(1000), "{waited:?}");
     let (status, ready) = readyz(&gw).await;
@@ -312,12 +302,7 @@ async fn redis_down_with_fallback_to_memory_keeps_serving() {
     let started = Instant::now();
     let served = signed(addr, &nonce()).await;
     report("redis down (fallback): first request", started.elapsed());
-    assert_eq!(
-        served.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&served.body)
-    );
+    served.assert_status(200);
     // The in-memory fallback still refuses a replay this instance saw.
     let once = nonce();
     assert_eq!(signed(addr, &once).await.status, 200);

@@ -201,18 +201,32 @@ async fn a_reload_applies_every_setting_or_refuses_naming_it() {
             "{named}: {err}"
         );
     }
-    // Timeouts are applied (to new connections).
-    std::fs::write(&file, with_listener_key("idle_timeout: 5s")).unwrap();
+    // Timeouts are applied (to new connections): a 300 ms header-read timeout closes a new
+    // connection that sends nothing within about that, where the default would wait 10 s.
+    std::fs::write(&file, with_listener_key("header_read_timeout: 300ms")).unwrap();
     gw.reload_from_file(&env).unwrap();
-    let answer = send(
+    let mut silent = connect(
         gw.addr("edge").unwrap(),
-        Some("sas-recette"),
-        false,
-        get("/sas/a"),
+        client_config(Some("sas-recette"), &[b"http/1.1"]),
     )
     .await
     .unwrap();
-    assert_eq!(answer.status, 200);
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 64];
+    let closed = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        tokio::io::AsyncReadExt::read(&mut silent, &mut buf),
+    )
+    .await;
+    assert!(
+        matches!(closed, Ok(Ok(0) | Err(_))),
+        "the reloaded header_read_timeout was not applied: {closed:?}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
     gw.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -179,12 +179,7 @@ async fn child_pkcs11_call() {
     let answer = send(gw.addr("edge").unwrap(), Some("internal-app"), false, req)
         .await
         .unwrap();
-    assert_eq!(
-        answer.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&answer.body)
-    );
+    answer.assert_status(200);
     assert_eq!(answer.json()["cn"], manifest("clients/vendor")["cn"]);
     gw.shutdown().await;
 }

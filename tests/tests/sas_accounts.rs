@@ -70,7 +70,7 @@ async fn create_is_201_with_location_and_an_identical_second_post_is_refused() {
     let s = stack().await;
     let body = regulator(NATIONAL, "IDNPS", "810002673899", "jules.marius@test.com");
     let a = send_json(&s, "sas-recette", "POST", &path(), &body).await;
-    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    a.assert_status(201);
     let id = location_id(&a);
     assert_ne!(id, "example-regulator-1", "the server allocates the id");
     let summary = python_check("practitioner", &json!({}), &a.body);
@@ -92,12 +92,7 @@ async fn put_on_an_unknown_identifier_creates_then_updates_the_same_account() {
     let q = format!("{}?identifier={SAS}|{uuid}", path());
     let body = regulator(SAS, "INTRN", uuid, "a@test.com");
     let created = send_json(&s, "sas-recette", "PUT", &q, &body).await;
-    assert_eq!(
-        created.status,
-        201,
-        "{}",
-        String::from_utf8_lossy(&created.body)
-    );
+    created.assert_status(201);
     let id = location_id(&created);
     let mut changed = body.clone();
     changed["telecom"][0]["value"] = json!("b@test.com");
@@ -131,7 +126,7 @@ async fn put_with_a_percent_encoded_national_id_containing_a_slash() {
     let mut disabled = regulator(NATIONAL, "IDNPS", national, "r@test.com");
     disabled["active"] = json!(false);
     let b = send_json(&s, "sas-recette", "PUT", &q, &disabled).await;
-    assert_eq!(b.status, 200, "{}", String::from_utf8_lossy(&b.body));
+    b.assert_status(200);
     assert_eq!(location_id(&b), id);
     let stored = accounts(&s).await;
     assert_eq!(stored.len(), 1);
@@ -173,7 +168,7 @@ async fn put_may_change_the_identifier_of_the_account() {
         &regulator(NATIONAL, "IDNPS", "810002909371", "x@test.com"),
     )
     .await;
-    assert_eq!(b.status, 200, "{}", String::from_utf8_lossy(&b.body));
+    b.assert_status(200);
     assert_eq!(location_id(&b), id);
     assert_eq!(accounts(&s).await[0]["national_id"], "810002909371");
 }

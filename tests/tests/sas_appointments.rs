@@ -58,7 +58,7 @@ fn stored(s: &Stack) -> Value {
 async fn create_then_update_reach_sas_as_fr_appointment_sas() {
     let s = stack_with_sas("server", "vendor", "ca-bundle.pem").await;
     let a = post(&s, &appointment("booked")).await;
-    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    a.assert_status(201);
     let v = a.json();
     assert_eq!(v["sas_status"], 201);
     assert_eq!(v["sas_location"], "/fhir/Appointment/1");
@@ -76,7 +76,7 @@ async fn create_then_update_reach_sas_as_fr_appointment_sas() {
     let mut cancelled = appointment("cancelled");
     cancelled.as_object_mut().unwrap().remove("id");
     let b = put(&s, ID, &cancelled).await;
-    assert_eq!(b.status, 200, "{}", String::from_utf8_lossy(&b.body));
+    b.assert_status(200);
     assert_eq!(b.json()["attempts"], 1);
     assert_eq!(stored(&s)["status"], "cancelled");
     assert_eq!(s.sas.as_ref().unwrap().appointments().len(), 1);
@@ -88,7 +88,7 @@ async fn the_sas_technical_id_may_name_the_operator() {
     let mut body = appointment("booked");
     body["operator"] = json!({ "sas_id": "3c7a3a3e-7d2c-4a8e-9d1e-2f8a4b6c9e01" });
     let a = post(&s, &body).await;
-    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    a.assert_status(201);
     let op = &stored(&s)["extension"][0]["valueReference"]["identifier"];
     assert_eq!(op["system"], "urn:oid:1.2.250.1.213.3.6");
     assert_eq!(op["type"]["coding"][0]["code"], "INTRN");
@@ -101,7 +101,7 @@ async fn sas_400_and_422_are_passed_back_with_their_issues() {
     let mut body = appointment("booked");
     body["operator"] = json!({ "national_id": "not an id!" });
     let a = post(&s, &body).await;
-    assert_eq!(a.status, 400, "{}", String::from_utf8_lossy(&a.body));
+    a.assert_status(400);
     assert_eq!(a.headers["content-type"], "application/problem+json");
     let v = a.json();
     assert_eq!(v["type"], "urn:gateway:sas-appointments:sas-refused");
@@ -133,7 +133,7 @@ async fn only_the_conditional_put_is_retried_with_a_bound() {
     // Two 503s, then success: the PUT succeeds at the third attempt.
     sas.fail_next(2);
     let a = put(&s, ID, &appointment("booked")).await;
-    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    a.assert_status(201);
     assert_eq!(a.json()["attempts"], 3);
     // More failures than attempts: 502 after exactly three.
     sas.fail_next(10);
@@ -158,7 +158,7 @@ async fn only_the_conditional_put_is_retried_with_a_bound() {
 async fn a_sas_server_with_another_name_is_refused() {
     let s = stack_with_sas("wrong-name-server", "vendor", "ca-bundle.pem").await;
     let a = post(&s, &appointment("booked")).await;
-    assert_eq!(a.status, 502, "{}", String::from_utf8_lossy(&a.body));
+    a.assert_status(502);
     assert_eq!(
         a.json()["type"],
         "urn:gateway:sas-appointments:sas-tls-refused"
@@ -170,7 +170,7 @@ async fn a_sas_server_with_another_name_is_refused() {
 async fn a_sas_server_chain_from_an_unconfigured_ca_is_refused() {
     let s = stack_with_sas("server", "vendor", "untrusted-ca.pem").await;
     let a = put(&s, ID, &appointment("booked")).await;
-    assert_eq!(a.status, 502, "{}", String::from_utf8_lossy(&a.body));
+    a.assert_status(502);
     assert_eq!(
         a.json()["type"],
         "urn:gateway:sas-appointments:sas-tls-refused"

@@ -82,7 +82,7 @@ async fn kit_input(launch: Launch, group: &str, rpps: &[&str]) -> Value {
     let refs: Vec<&str> = prefixed.iter().map(String::as_str).collect();
     let (q, end) = kit_search(launch, &refs);
     let a = fhir_get(&s, &q).await;
-    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    a.assert_status(200);
     python_check(
         launch.name(),
         &json!({ "self": self_url(&q), "identifiers": prefixed }),

@@ -25,7 +25,7 @@ fn ig_dir() -> String {
 
 async fn statement(s: &Stack) -> (common::Answer, Value) {
     let a = fhir_get(s, "/metadata").await;
-    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    a.assert_status(200);
     assert_eq!(
         a.headers["content-type"],
         "application/fhir+json; charset=utf-8"

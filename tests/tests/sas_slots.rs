@@ -37,7 +37,7 @@ async fn int_r01_search_shaped_like_the_kit_passes_the_structural_checks() {
     let s = stack().await;
     let q = kit_query(&[ONE_PLACE], 3);
     let a = fhir_get(&s, &q).await;
-    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    a.assert_status(200);
     assert_eq!(
         a.headers["content-type"],
         "application/fhir+json; charset=utf-8"
@@ -113,7 +113,7 @@ async fn sos_schedule_search_answers_one_schedule_per_location() {
         plus(&paris(2, 23, 59))
     );
     let a = fhir_get(&s, &q).await;
-    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    a.assert_status(200);
     let summary = python_check("sos", &json!({ "self": self_url(&q) }), &a.body);
     assert_eq!(summary["organizations"], json!(["377980000000016"]));
     assert_eq!(summary["locations"], 2);

@@ -273,12 +273,7 @@ routes:
     let answer = send(gw.addr("edge").unwrap(), Some("internal-app"), false, seal)
         .await
         .unwrap();
-    assert_eq!(
-        answer.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&answer.body)
-    );
+    answer.assert_status(200);
     assert_eq!(answer.headers["timestamp-status"], "granted");
     let field = answer.headers["timestamp-token"].to_str().unwrap();
     let der = base64::engine::general_purpose::STANDARD

@@ -146,12 +146,7 @@ async fn a_signed_request_passes_and_its_keyid_is_the_caller() {
     let answer = send(addr, None, false, signed(addr.port(), &good(), body, body))
         .await
         .unwrap();
-    assert_eq!(
-        answer.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&answer.body)
-    );
+    answer.assert_status(200);
     assert_eq!(answer.json()["headers"]["x-gateway-client"], "odentas-app");
     gw.shutdown().await;
 }

@@ -112,12 +112,7 @@ async fn the_sealed_pdf_comes_with_a_token_that_openssl_verifies() {
     )
     .await
     .unwrap();
-    assert_eq!(
-        answer.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&answer.body)
-    );
+    answer.assert_status(200);
     assert_eq!(answer.headers["timestamp-status"], "granted");
     let field = answer.headers["timestamp-token"].to_str().unwrap();
     let der = base64::engine::general_purpose::STANDARD
