@@ -67,22 +67,22 @@ fn seal(body: &'static [u8], content_type: &str) -> Request<Full<Bytes>> {
         .unwrap()
 }
 
+/// Sends `body` to seal as internal-app.
+async fn seal_at(addr: std::net::SocketAddr, body: &'static [u8], content_type: &str) -> Answer {
+    send(addr, Some("internal-app"), false, seal(body, content_type))
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn twenty_callers_one_token_never_an_overlap() {
     let (gw, stats) = sealing_gateway(Duration::from_millis(200)).await;
     let addr = gw.addr("edge").unwrap();
     let callers: Vec<_> = (0..20)
         .map(|_| {
-            tokio::spawn(async move {
-                send(
-                    addr,
-                    Some("internal-app"),
-                    false,
-                    seal(b"%PDF-1.7 contract", "application/pdf"),
-                )
-                .await
-                .unwrap()
-            })
+            tokio::spawn(
+                async move { seal_at(addr, b"%PDF-1.7 contract", "application/pdf").await },
+            )
         })
         .collect();
     let mut sealed = 0;
@@ -143,9 +143,7 @@ async fn what_is_not_a_pdf_never_reaches_the_signer() {
         (&b""[..], "application/pdf", 400),
         (&[b'%'; 1025][..], "application/pdf", 413),
     ] {
-        let answer = send(addr, Some("internal-app"), false, seal(body, content_type))
-            .await
-            .unwrap();
+        let answer = seal_at(addr, body, content_type).await;
         assert_eq!(
             answer.status,
             status,
@@ -159,14 +157,7 @@ async fn what_is_not_a_pdf_never_reaches_the_signer() {
         0,
         "the signer was bothered"
     );
-    let ok = send(
-        addr,
-        Some("internal-app"),
-        false,
-        seal(b"%PDF-1.4 ok", "application/pdf"),
-    )
-    .await
-    .unwrap();
+    let ok = seal_at(addr, b"%PDF-1.4 ok", "application/pdf").await;
     assert_eq!(ok.status, 200);
     gw.shutdown().await;
 }
@@ -189,14 +180,7 @@ async fn an_unplugged_token_fails_fast_and_shows_in_readiness() {
     stats.unplugged.store(true, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let started = std::time::Instant::now();
-    let answer = send(
-        addr,
-        Some("internal-app"),
-        false,
-        seal(b"%PDF-1.7 x", "application/pdf"),
-    )
-    .await
-    .unwrap();
+    let answer = seal_at(addr, b"%PDF-1.7 x", "application/pdf").await;
     assert_eq!(answer.status, 503);
     assert_eq!(answer.json()["type"], "urn:gateway:problem:upstream-down");
     assert!(started.elapsed() < Duration::from_secs(1));
@@ -208,14 +192,7 @@ async fn an_unplugged_token_fails_fast_and_shows_in_readiness() {
     );
     stats.unplugged.store(false, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let answer = send(
-        addr,
-        Some("internal-app"),
-        false,
-        seal(b"%PDF-1.7 x", "application/pdf"),
-    )
-    .await
-    .unwrap();
+    let answer = seal_at(addr, b"%PDF-1.7 x", "application/pdf").await;
     assert_eq!(answer.status, 200);
     assert!(readyz().await.contains(r#""upstream.sealer":"healthy""#));
     gw.shutdown().await;
@@ -243,14 +220,7 @@ async fn a_trickling_caller_does_not_hold_the_token() {
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
     let started = std::time::Instant::now();
-    let answer = send(
-        addr,
-        Some("internal-app"),
-        false,
-        seal(b"%PDF-1.7 quick", "application/pdf"),
-    )
-    .await
-    .unwrap();
+    let answer = seal_at(addr, b"%PDF-1.7 quick", "application/pdf").await;
     assert_eq!(answer.status, 200);
     assert!(
         started.elapsed() < Duration::from_millis(1000),

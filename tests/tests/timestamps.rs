@@ -86,6 +86,18 @@ fn seal() -> Request<Full<Bytes>> {
         .unwrap()
 }
 
+/// The PDF sealed through `gw`'s timestamping route.
+async fn seal_through(gw: &gateway::Gateway) -> Answer {
+    send(
+        gw.addr("edge").unwrap(),
+        Some("internal-app"),
+        false,
+        seal(),
+    )
+    .await
+    .unwrap()
+}
+
 fn pki() -> (Arc<Mutex<(Tsa, tsa_support::Cert)>>, std::path::PathBuf) {
     let tsa = Tsa::new();
     let cert = tsa.leaf(
@@ -104,14 +116,7 @@ async fn the_sealed_pdf_comes_with_a_token_that_openssl_verifies() {
     let (tsa, ca) = pki();
     let server = tsa_server(Arc::clone(&tsa), Duration::ZERO).await;
     let gw = gateway(server, &ca, "required", "5s").await;
-    let answer = send(
-        gw.addr("edge").unwrap(),
-        Some("internal-app"),
-        false,
-        seal(),
-    )
-    .await
-    .unwrap();
+    let answer = seal_through(&gw).await;
     answer.assert_status(200);
     assert_eq!(answer.headers["timestamp-status"], "granted");
     let field = answer.headers["timestamp-token"].to_str().unwrap();
@@ -160,14 +165,7 @@ async fn no_token_means_no_document_when_required_and_a_flag_when_best_effort() 
     let (tsa, ca) = pki();
     let down = closed_port().await;
     let gw = gateway(down, &ca, "required", "2s").await;
-    let answer = send(
-        gw.addr("edge").unwrap(),
-        Some("internal-app"),
-        false,
-        seal(),
-    )
-    .await
-    .unwrap();
+    let answer = seal_through(&gw).await;
     assert_eq!(answer.status, 502);
     assert_eq!(
         answer.json()["type"],
@@ -177,14 +175,7 @@ async fn no_token_means_no_document_when_required_and_a_flag_when_best_effort() 
 
     let slow = tsa_server(Arc::clone(&tsa), Duration::from_secs(3)).await;
     let gw = gateway(slow, &ca, "required", "500ms").await;
-    let answer = send(
-        gw.addr("edge").unwrap(),
-        Some("internal-app"),
-        false,
-        seal(),
-    )
-    .await
-    .unwrap();
+    let answer = seal_through(&gw).await;
     assert_eq!(answer.status, 504);
     gw.shutdown().await;
 
@@ -192,26 +183,12 @@ async fn no_token_means_no_document_when_required_and_a_flag_when_best_effort() 
     let other = Tsa::new();
     let good = tsa_server(Arc::clone(&tsa), Duration::ZERO).await;
     let gw = gateway(good, &other.ca.pem, "required", "5s").await;
-    let answer = send(
-        gw.addr("edge").unwrap(),
-        Some("internal-app"),
-        false,
-        seal(),
-    )
-    .await
-    .unwrap();
+    let answer = seal_through(&gw).await;
     assert_eq!(answer.status, 502);
     gw.shutdown().await;
 
     let gw = gateway(down, &ca, "best_effort", "2s").await;
-    let answer = send(
-        gw.addr("edge").unwrap(),
-        Some("internal-app"),
-        false,
-        seal(),
-    )
-    .await
-    .unwrap();
+    let answer = seal_through(&gw).await;
     assert_eq!(answer.status, 200);
     assert!(answer.body.starts_with(b"%PDF-1.7 contract to seal"));
     assert_eq!(
