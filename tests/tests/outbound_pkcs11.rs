@@ -9,9 +9,10 @@
 
 mod common;
 mod outbound_support;
+#[path = "../../mtls/tests/softhsm/mod.rs"]
+mod softhsm;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::process::Command;
 
 use bytes::Bytes;
@@ -19,111 +20,25 @@ use common::*;
 use http::Request;
 use http_body_util::Full;
 
-const MODULES: &[&str] = &[
-    "/usr/lib/softhsm/libsofthsm2.so",
-    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-    "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
-];
-
-fn module() -> PathBuf {
-    MODULES
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-        .unwrap_or_else(|| {
-            panic!(
-                "softhsm2 is not installed: `apt-get install softhsm2` (scripts/test.sh does it)"
-            )
-        })
-}
-
-fn run(program: &str, args: &[&str], conf: &std::path::Path) {
-    let out = Command::new(program)
-        .args(args)
-        .env("SOFTHSM2_CONF", conf)
-        .output()
-        .unwrap_or_else(|e| panic!("{program} cannot run ({e}): install softhsm2 and openssl"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 fn a_pkcs11_identity_authenticates_the_outbound_call() {
-    let module = module();
+    // The vendor's key as PKCS#8 (what softhsm2-util imports), onto a fresh token.
     let dir = tempfile::tempdir().unwrap();
-    let tokens = dir.path().join("tokens");
-    std::fs::create_dir(&tokens).unwrap();
-    let conf = dir.path().join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            tokens.display()
-        ),
-    )
-    .unwrap();
-    // The vendor's key, as PKCS#8, onto a fresh token.
     let p8 = dir.path().join("vendor.p8");
-    let key = pki("clients/vendor.key");
-    run(
-        "openssl",
-        &[
-            "pkcs8",
-            "-topk8",
-            "-nocrypt",
-            "-in",
-            key.to_str().unwrap(),
-            "-out",
-            p8.to_str().unwrap(),
-        ],
-        &conf,
-    );
-    run(
-        "softhsm2-util",
-        &[
-            "--init-token",
-            "--free",
-            "--label",
-            "gateway",
-            "--pin",
-            "1234",
-            "--so-pin",
-            "5678",
-        ],
-        &conf,
-    );
-    run(
-        "softhsm2-util",
-        &[
-            "--import",
-            p8.to_str().unwrap(),
-            "--token",
-            "gateway",
-            "--label",
-            "vendor",
-            "--id",
-            "01",
-            "--pin",
-            "1234",
-        ],
-        &conf,
-    );
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["child_pkcs11_call", "--exact", "--ignored", "--nocapture"])
-        .env("SOFTHSM2_CONF", &conf)
-        .env("GW_TEST_PKCS11_MODULE", &module)
+    let out = Command::new("openssl")
+        .args(["pkcs8", "-topk8", "-nocrypt", "-in"])
+        .arg(pki("clients/vendor.key"))
+        .arg("-out")
+        .arg(&p8)
         .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+        .expect("openssl must be installed");
     assert!(
-        out.status.success() && stdout.contains("1 passed"),
-        "child failed:\n{stdout}\n{}",
+        out.status.success(),
+        "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let hsm = softhsm::token_with_key(&p8);
+    softhsm::run_child("pkcs11_call", &hsm, &[]);
 }
 
 fn yaml(dmp: std::net::SocketAddr, module: &str) -> String {
@@ -142,44 +57,50 @@ routes:
       identity:
         pkcs11:
           module: {module}
-          token_label: gateway
-          key_label: vendor
+          token_label: {token}
+          key_label: {key}
           cert: clients/vendor.pem
           pin_env: GW_TEST_PIN
 "#,
         listener = listener("required"),
         port = dmp.port(),
+        token = softhsm::TOKEN,
+        key = softhsm::KEY_LABEL,
     )
 }
 
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "run by a_pkcs11_identity_authenticates_the_outbound_call with SOFTHSM2_CONF set"]
-async fn child_pkcs11_call() {
-    let module = std::env::var("GW_TEST_PKCS11_MODULE").unwrap();
-    let dmp = outbound_support::dmp(&[&rustls::version::TLS13, &rustls::version::TLS12]).await;
-    let yaml = yaml(dmp, &module);
-    // A wrong PIN: the gateway does not start, and says why without the PIN.
-    let wrong = HashMap::from([("GW_TEST_PIN".to_owned(), "9999".to_owned())]);
-    let settings = settings_with_env(&yaml, &wrong).unwrap();
-    mtls::install_default_provider();
-    let err = gateway::Gateway::start(settings)
-        .await
-        .err()
-        .unwrap()
-        .to_string();
-    assert!(err.contains("PIN is incorrect"), "{err}");
-    assert!(!err.contains("9999"), "{err}");
-    // The right PIN: the partner sees the vendor's certificate.
-    let right = HashMap::from([("GW_TEST_PIN".to_owned(), "1234".to_owned())]);
-    let gw = start_with_env(&yaml, &right).await;
-    let req = Request::post("https://localhost/dmp/services/x")
-        .header("host", "localhost")
-        .body(Full::new(Bytes::from_static(b"<soap/>")))
-        .unwrap();
-    let answer = send(gw.addr("edge").unwrap(), Some("internal-app"), false, req)
-        .await
-        .unwrap();
-    answer.assert_status(200);
-    assert_eq!(answer.json()["cn"], manifest("clients/vendor")["cn"]);
-    gw.shutdown().await;
+mod child {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread")]
+    #[ignore = "run by a_pkcs11_identity_authenticates_the_outbound_call with SOFTHSM2_CONF set"]
+    async fn pkcs11_call() {
+        let module = std::env::var("MTLS_TEST_PKCS11_MODULE").unwrap();
+        let dmp = outbound_support::dmp(&[&rustls::version::TLS13, &rustls::version::TLS12]).await;
+        let yaml = yaml(dmp, &module);
+        // A wrong PIN: the gateway does not start, and says why without the PIN.
+        let wrong = HashMap::from([("GW_TEST_PIN".to_owned(), "9999".to_owned())]);
+        let settings = settings_with_env(&yaml, &wrong).unwrap();
+        mtls::install_default_provider();
+        let err = gateway::Gateway::start(settings)
+            .await
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("PIN is incorrect"), "{err}");
+        assert!(!err.contains("9999"), "{err}");
+        // The right PIN: the partner sees the vendor's certificate.
+        let right = HashMap::from([("GW_TEST_PIN".to_owned(), softhsm::PIN.to_owned())]);
+        let gw = start_with_env(&yaml, &right).await;
+        let req = Request::post("https://localhost/dmp/services/x")
+            .header("host", "localhost")
+            .body(Full::new(Bytes::from_static(b"<soap/>")))
+            .unwrap();
+        let answer = send(gw.addr("edge").unwrap(), Some("internal-app"), false, req)
+            .await
+            .unwrap();
+        answer.assert_status(200);
+        assert_eq!(answer.json()["cn"], manifest("clients/vendor")["cn"]);
+        gw.shutdown().await;
+    }
 }
