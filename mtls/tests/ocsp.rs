@@ -3,8 +3,9 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod openssl_ocsp;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -87,50 +88,8 @@ async fn openssl_responder_good_revoked_unknown() {
         .local_addr()
         .unwrap()
         .port();
-    let mut child = Command::new("openssl")
-        .args(["ocsp", "-index"])
-        .arg(pki("ocsp/index.txt"))
-        .args(["-port", &port.to_string(), "-rsigner"])
-        .arg(pki("ocsp/responder.pem"))
-        .arg("-rkey")
-        .arg(pki("ocsp/responder.key"))
-        .arg("-CA")
-        .arg(pki("intermediate-ca.pem"))
-        .args(["-nmin", "5"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cannot run openssl");
-    // Wait for its "waiting for OCSP client connections" line: a TCP probe would not do, as
-    // `openssl ocsp` serves one connection at a time and would block on the probe.
-    let (tx, rx) = std::sync::mpsc::channel();
-    for pipe in [
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            use std::io::BufRead;
-            for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
-                if line.contains("waiting for OCSP client connections") {
-                    let _ = tx.send(());
-                }
-            }
-        });
-    }
-    let ready = rx.recv_timeout(Duration::from_secs(10)).is_ok();
-    let _killer = Killer(child);
+    let _killer = Killer(openssl_ocsp::spawn(&pki(""), port));
     let addr = format!("127.0.0.1:{port}");
-    assert!(ready, "openssl ocsp did not start listening on {addr}");
     let url = format!("http://{addr}/");
     let revocation = start(&url, OcspMode::Hard, true).await;
 

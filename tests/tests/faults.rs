@@ -37,6 +37,8 @@
 mod alert_support;
 mod common;
 mod faults_support;
+#[path = "../../mtls/tests/openssl_ocsp/mod.rs"]
+mod openssl_ocsp;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

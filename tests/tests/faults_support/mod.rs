@@ -300,51 +300,10 @@ async fn redis_pong(port: u16) -> bool {
 /// `openssl ocsp` answering for the test PKI's intermediate (its `ocsp/index.txt`), signed by
 /// the delegated responder, on `port`; returns once it waits for connections.
 pub fn openssl_ocsp(port: u16) -> Killer {
-    let pki = crate::common::pki;
-    let mut child = Command::new("openssl")
-        .args(["ocsp", "-index"])
-        .arg(pki("ocsp/index.txt"))
-        .args(["-port", &port.to_string(), "-rsigner"])
-        .arg(pki("ocsp/responder.pem"))
-        .arg("-rkey")
-        .arg(pki("ocsp/responder.key"))
-        .arg("-CA")
-        .arg(pki("intermediate-ca.pem"))
-        .args(["-nmin", "5"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cannot run openssl (Debian package openssl)");
-    // A TCP probe would not do: `openssl ocsp` serves one connection at a time.
-    let (tx, rx) = std::sync::mpsc::channel();
-    let pipes: Vec<Box<dyn std::io::Read + Send>> = [
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    for pipe in pipes {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            use std::io::BufRead;
-            for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
-                if line.contains("waiting for OCSP client connections") {
-                    let _ = tx.send(());
-                }
-            }
-        });
-    }
-    let ready = rx.recv_timeout(Duration::from_secs(10)).is_ok();
-    let killer = Killer(Some(child));
-    assert!(ready, "openssl ocsp did not start listening on {port}");
-    killer
+    Killer(Some(crate::openssl_ocsp::spawn(
+        &crate::common::pki_dir(),
+        port,
+    )))
 }
 
 // === admin, metrics, timing ===
