@@ -18,7 +18,7 @@ use bytes::Bytes;
 use common::*;
 use http::Request;
 use http_body_util::Full;
-use tsa_support::{Eku, Tsa};
+use tsa_support::Tsa;
 
 /// `openssl ts -reply` over HTTP, answering after `delay`.
 async fn tsa_server(tsa: Arc<Mutex<(Tsa, tsa_support::Cert)>>, delay: Duration) -> SocketAddr {
@@ -100,13 +100,7 @@ async fn seal_through(gw: &gateway::Gateway) -> Answer {
 
 fn pki() -> (Arc<Mutex<(Tsa, tsa_support::Cert)>>, std::path::PathBuf) {
     let tsa = Tsa::new();
-    let cert = tsa.leaf(
-        "tsa",
-        &tsa.ca,
-        &rcgen::PKCS_ECDSA_P256_SHA256,
-        Eku::TimeStamping,
-        false,
-    );
+    let cert = tsa.time_stamping_leaf();
     let ca = tsa.ca.pem.clone();
     (Arc::new(Mutex::new((tsa, cert))), ca)
 }

@@ -43,13 +43,7 @@ fn stamp(
 #[test]
 fn good_token_has_the_tsa_values_and_passes_openssl() {
     let tsa = Tsa::new();
-    let signer = tsa.leaf(
-        "tsa",
-        &tsa.ca,
-        &PKCS_ECDSA_P256_SHA256,
-        Eku::TimeStamping,
-        false,
-    );
+    let signer = tsa.time_stamping_leaf();
     let before = jiff::Timestamp::now();
     let (request, response, token) =
         stamp(&tsa, &signer, &[], "tsa_default", HashAlg::Sha256, None);
@@ -111,13 +105,7 @@ fn rsa_p384_and_sha512_signers_verify() {
 #[test]
 fn ess_cert_id_v1_and_fractional_gen_time() {
     let tsa = Tsa::new();
-    let signer = tsa.leaf(
-        "tsa",
-        &tsa.ca,
-        &PKCS_ECDSA_P256_SHA256,
-        Eku::TimeStamping,
-        false,
-    );
+    let signer = tsa.time_stamping_leaf();
     let before = jiff::Timestamp::now();
     let (request, response, token) = stamp(&tsa, &signer, &[], "tsa_v1", HashAlg::Sha256, None);
     let after = jiff::Timestamp::now();
@@ -135,13 +123,7 @@ fn ess_cert_id_v1_and_fractional_gen_time() {
 #[test]
 fn requested_policy_is_honoured_and_checked() {
     let tsa = Tsa::new();
-    let signer = tsa.leaf(
-        "tsa",
-        &tsa.ca,
-        &PKCS_ECDSA_P256_SHA256,
-        Eku::TimeStamping,
-        false,
-    );
+    let signer = tsa.time_stamping_leaf();
     let policy: PolicyId = OTHER_POLICY.parse().expect("valid");
     let (_, _, token) = stamp(
         &tsa,
@@ -183,13 +165,7 @@ fn token_signed_by_openssl_cms_with_cades_attributes() {
     // with issuerSerial) around the same TSTInfo verifies too; the error tests
     // rely on this route.
     let tsa = Tsa::new();
-    let signer = tsa.leaf(
-        "tsa",
-        &tsa.ca,
-        &PKCS_ECDSA_P256_SHA256,
-        Eku::TimeStamping,
-        false,
-    );
+    let signer = tsa.time_stamping_leaf();
     let (_, response, _) = stamp(&tsa, &signer, &[], "tsa_default", HashAlg::Sha256, None);
     let resigned = tsa.cms_response(&support::tst_info(&response), &signer);
     let digest = HashAlg::Sha256.digest(b"sealed PDF bytes");

@@ -25,13 +25,7 @@ impl Fixture {
 
     fn with_cert_req(cert_req: bool) -> Self {
         let tsa = Tsa::new();
-        let signer = tsa.leaf(
-            "tsa",
-            &tsa.ca,
-            &PKCS_ECDSA_P256_SHA256,
-            Eku::TimeStamping,
-            false,
-        );
+        let signer = tsa.time_stamping_leaf();
         let digest = HashAlg::Sha256.digest(b"sealed PDF bytes");
         let request = request(&digest, HashAlg::Sha256, NONCE, None, cert_req).expect("request");
         let response = tsa.reply(&request, &signer, &[], "tsa_default");

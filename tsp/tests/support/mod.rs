@@ -98,6 +98,17 @@ impl Tsa {
         )
     }
 
+    /// The usual TSA: a P-256 leaf `tsa` of this PKI's root with the critical timeStamping EKU.
+    pub fn time_stamping_leaf(&self) -> Cert {
+        self.leaf(
+            "tsa",
+            &self.ca,
+            &rcgen::PKCS_ECDSA_P256_SHA256,
+            Eku::TimeStamping,
+            false,
+        )
+    }
+
     /// A leaf issued by `issuer`, valid from a day ago for a year unless
     /// `expired` (then it ended yesterday).
     pub fn leaf(
