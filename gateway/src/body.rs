@@ -332,18 +332,6 @@ pub(crate) fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
         .and_then(|v| v.parse::<u64>().ok())
 }
 
-/// Refuses a request whose declared `Content-Length` is over the route's limit, before a byte of
-/// the body is read.
-pub(crate) fn check_declared_length(
-    headers: &http::HeaderMap,
-    limit: u64,
-) -> Result<(), GatewayError> {
-    if declared_length(headers).is_some_and(|len| len > limit) {
-        return Err(GatewayError::PayloadTooLarge { limit });
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

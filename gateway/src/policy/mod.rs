@@ -110,11 +110,15 @@ async fn inner(
         });
     }
     // 4. Limits known from the headers: before a byte of the body is read.
-    crate::body::check_declared_length(req.headers(), settings.max_body_size)?;
-    if let Some(content) = &route.stack.content {
-        content::check_headers(content, req.headers())?;
-    }
     let declared = crate::body::declared_length(req.headers());
+    if declared.is_some_and(|n| n > settings.max_body_size) {
+        return Err(GatewayError::PayloadTooLarge {
+            limit: settings.max_body_size,
+        });
+    }
+    if let Some(content) = &route.stack.content {
+        content::check_headers(content, declared, req.headers())?;
+    }
     let ctx = RequestContext {
         conn: Arc::clone(conn),
         request_id: request_id.to_owned(),
