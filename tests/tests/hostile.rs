@@ -477,18 +477,14 @@ async fn slowloris_connections_are_closed_and_others_served() {
     stack.shutdown().await;
 }
 
-/// DEFECT (HTTP/2 slowloris). `idle_timeout` promises that a connection with no request in
-/// flight is closed, "HTTP/2 with GOAWAY". The gateway sends the GOAWAY (last stream
-/// 2^31-1, NO_ERROR) and the PING of hyper's graceful shutdown at the idle timeout, but only
-/// closes the connection once the client answers that PING. A client that never answers (here:
-/// one that opened a header block and went silent, which is also all a client mid-block may
-/// do, since a PING ACK inside a header block is a protocol error) keeps its connection until
-/// the keep-alive gives up: with `idle_timeout: 3s` and the default
-/// `http2_keepalive_interval: 60s` / `http2_keepalive_timeout: 20s`, the frames read were
-/// SETTINGS, SETTINGS ACK, WINDOW_UPDATE at 0.04 s; GOAWAY(0x7fffffff, NO_ERROR) and PING at
-/// 3.04 s; GOAWAY(0, NO_ERROR) and the close at 80.05 s. With `http2_keepalive_interval: off`
-/// the connection was still open 40 s later (the watchdog in `server.rs`, once `closing`, only
-/// waits for the connection to end). HTTP/1.1's slow senders are cut at `header_read_timeout`.
+/// HTTP/2 slowloris (was a defect, fixed in `server.rs`). `idle_timeout` promises that a
+/// connection with no request in flight is closed, "HTTP/2 with GOAWAY". The GOAWAY (last
+/// stream 2^31-1, NO_ERROR) and the PING of hyper's graceful shutdown go out at the idle
+/// timeout, but hyper closes only once the client answers that PING, which a client in the
+/// middle of a header block never does (a PING ACK inside a header block is a protocol error).
+/// Before the fix such a connection stayed open until the keep-alive gave up (80 s with the
+/// defaults, never with `http2_keepalive_interval: off`); the watchdog now drops it
+/// `header_read_timeout` after the GOAWAY.
 #[tokio::test]
 async fn http2_slow_headers_are_closed_after_the_idle_timeout() {
     let stack = stack().await;

@@ -24,7 +24,6 @@
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -39,6 +38,8 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
 #[allow(dead_code)]
 mod support;
+
+use support::process::{self, GatewayProcess, Launch};
 
 use support::BoxError;
 
@@ -113,88 +114,6 @@ fn main() -> Result<(), BoxError> {
 }
 
 // === the gateway process ===
-
-/// The gateway child process, killed when dropped.
-struct GatewayProcess {
-    child: Child,
-}
-
-impl Drop for GatewayProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl GatewayProcess {
-    fn start(args: &Args, config: &Path) -> Result<Self, BoxError> {
-        let log = std::fs::File::create(args.dir.join("gateway.log"))?;
-        let mut cmd = match &args.gateway_cpu {
-            Some(cpu) => {
-                let mut c = Command::new("taskset");
-                c.args(["-c", cpu]).arg(&args.gateway);
-                c
-            }
-            None => Command::new(&args.gateway),
-        };
-        cmd.arg("run")
-            .arg("--config")
-            .arg(config)
-            .env("TOKIO_WORKER_THREADS", args.gateway_threads.to_string())
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log);
-        let child = cmd.spawn()?;
-        // taskset execs the gateway: the child's pid is the gateway's.
-        std::fs::write(args.dir.join("gateway.pid"), child.id().to_string())?;
-        Ok(Self { child })
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// utime + stime of `pid`, seconds.
-    fn cpu_of(pid: u32, clk_tck: u64) -> f64 {
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            return f64::NAN;
-        };
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .map(|(_, rest)| rest.split_whitespace().collect())
-            .unwrap_or_default();
-        // After the command's `)`: state is field 3, utime 14, stime 15.
-        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok());
-        match (ticks(11), ticks(12)) {
-            (Some(u), Some(s)) => (u + s) as f64 / clk_tck as f64,
-            _ => f64::NAN,
-        }
-    }
-
-    /// Threads of process `pid` now.
-    fn threads_of(pid: u32) -> usize {
-        std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, Iterator::count)
-    }
-}
-
-fn free_port() -> Result<u16, BoxError> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-async fn wait_port(addr: SocketAddr, gw: &mut GatewayProcess) -> Result<(), BoxError> {
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            return Ok(());
-        }
-        if let Some(status) = gw.child.try_wait()? {
-            return Err(format!("the gateway exited ({status}); see gateway.log").into());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Err(format!("nothing listens on {addr}").into())
-}
 
 // === the partner (DMP stand-in) ===
 
@@ -620,15 +539,22 @@ async fn bench(args: Args) -> Result<(), BoxError> {
     let agent = demo_upstream::cps_agent::spawn(options).await?;
     let plain = plain_upstream()?;
 
-    let gateway: SocketAddr = ([127, 0, 0, 1], free_port()?).into();
-    let admin: SocketAddr = ([127, 0, 0, 1], free_port()?).into();
+    let gateway: SocketAddr = ([127, 0, 0, 1], process::free_port()?).into();
+    let admin: SocketAddr = ([127, 0, 0, 1], process::free_port()?).into();
     let config = args.dir.join("gateway.yaml");
     std::fs::write(
         &config,
         yaml(&args, &pki, gateway, admin, partner_addr, plain, &agent),
     )?;
-    let mut gw = GatewayProcess::start(&args, &config)?;
-    wait_port(gateway, &mut gw).await?;
+    let mut gw = GatewayProcess::start(&Launch {
+        binary: &args.gateway,
+        cpu: args.gateway_cpu.as_deref(),
+        threads: args.gateway_threads,
+        config: &config,
+        dir: &args.dir,
+        env: &[],
+    })?;
+    gw.wait_listening(gateway).await?;
     let mut tls = support::client_tls(&pki, "internal-app")?;
     tls.alpn_protocols = vec![b"http/1.1".to_vec()];
     let mut body =
@@ -907,7 +833,7 @@ impl Bench {
         let watcher = tokio::spawn(async move {
             tokio::time::sleep_until(start.into()).await;
             let cpu = |p: u32| {
-                let g = GatewayProcess::cpu_of(p, pid_clk);
+                let g = process::cpu_seconds(p, pid_clk);
                 (g, Instant::now())
             };
             let (cpu0, t0) = cpu(pid);
@@ -915,7 +841,7 @@ impl Bench {
             let (s0, c0) = (agent_stats.signatures(), agent_stats.certificate_requests());
             let mut threads = 0;
             while Instant::now() < end {
-                threads = threads.max(GatewayProcess::threads_of(pid));
+                threads = threads.max(process::threads(pid));
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             let (cpu1, t1) = cpu(pid);

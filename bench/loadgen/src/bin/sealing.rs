@@ -27,7 +27,7 @@ use std::collections::HashMap;
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -45,6 +45,8 @@ use sha2::Digest as _;
 
 #[allow(dead_code)]
 mod support;
+
+use support::process::{self, GatewayProcess, Launch};
 
 use support::BoxError;
 
@@ -206,84 +208,6 @@ async fn tsa(
 }
 
 // === the gateway process ===
-
-/// The gateway child process, killed when dropped.
-struct GatewayProcess {
-    child: Child,
-}
-
-impl Drop for GatewayProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl GatewayProcess {
-    fn start(args: &Args, config: &Path) -> Result<Self, BoxError> {
-        let log = std::fs::File::create(args.dir.join("gateway.log"))?;
-        let mut cmd = match &args.gateway_cpu {
-            Some(cpu) => {
-                let mut c = Command::new("taskset");
-                c.args(["-c", cpu]).arg(&args.gateway);
-                c
-            }
-            None => Command::new(&args.gateway),
-        };
-        cmd.arg("run")
-            .arg("--config")
-            .arg(config)
-            .env("TOKIO_WORKER_THREADS", args.gateway_threads.to_string())
-            .env("BENCH_SEAL_KEY", SECRET)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log);
-        let child = cmd.spawn()?;
-        // taskset execs the gateway: the child's pid is the gateway's.
-        std::fs::write(args.dir.join("gateway.pid"), child.id().to_string())?;
-        Ok(Self { child })
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// utime + stime, seconds.
-    fn cpu_seconds(&self, clk_tck: u64) -> f64 {
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())) else {
-            return f64::NAN;
-        };
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .map(|(_, rest)| rest.split_whitespace().collect())
-            .unwrap_or_default();
-        // After the command's `)`: state is field 3, utime 14, stime 15.
-        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok());
-        match (ticks(11), ticks(12)) {
-            (Some(u), Some(s)) => (u + s) as f64 / clk_tck as f64,
-            _ => f64::NAN,
-        }
-    }
-}
-
-fn free_port() -> Result<u16, BoxError> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-async fn wait_port(addr: SocketAddr, gw: &mut GatewayProcess) -> Result<(), BoxError> {
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            return Ok(());
-        }
-        if let Some(status) = gw.child.try_wait()? {
-            return Err(format!("the gateway exited ({status}); see gateway.log").into());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Err(format!("nothing listens on {addr}").into())
-}
 
 // === requests ===
 
@@ -514,12 +438,19 @@ async fn bench(args: Args) -> Result<(), BoxError> {
         None => None,
     };
 
-    let gateway: SocketAddr = ([127, 0, 0, 1], free_port()?).into();
-    let admin: SocketAddr = ([127, 0, 0, 1], free_port()?).into();
+    let gateway: SocketAddr = ([127, 0, 0, 1], process::free_port()?).into();
+    let admin: SocketAddr = ([127, 0, 0, 1], process::free_port()?).into();
     let config = args.dir.join("gateway.yaml");
     std::fs::write(&config, yaml(&args, gateway, admin, sealer, tsa_addr)?)?;
-    let mut gw = GatewayProcess::start(&args, &config)?;
-    wait_port(gateway, &mut gw).await?;
+    let mut gw = GatewayProcess::start(&Launch {
+        binary: &args.gateway,
+        cpu: args.gateway_cpu.as_deref(),
+        threads: args.gateway_threads,
+        config: &config,
+        dir: &args.dir,
+        env: &[("BENCH_SEAL_KEY", SECRET)],
+    })?;
+    gw.wait_listening(gateway).await?;
     let bench = Bench {
         tls: client_tls(&args.pki)?,
         doc: Document::new(args.pdf_size),
@@ -857,7 +788,7 @@ impl Bench {
             if i == self.args.warmup_documents
                 && let Some((gw, _)) = via
             {
-                cpu0 = gw.cpu_seconds(self.args.clk_tck);
+                cpu0 = process::cpu_seconds(gw.pid(), self.args.clk_tck);
             }
             let id = format!("{figure}-{i}");
             let req = request(&self.doc, &authority, path, &id, via.is_some())?;
@@ -889,7 +820,7 @@ impl Bench {
             }
         }
         if let Some((gw, _)) = via {
-            out.gateway_cpu_s = gw.cpu_seconds(self.args.clk_tck) - cpu0;
+            out.gateway_cpu_s = process::cpu_seconds(gw.pid(), self.args.clk_tck) - cpu0;
         }
         Ok(out)
     }

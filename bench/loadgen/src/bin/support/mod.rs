@@ -7,6 +7,10 @@ use std::path::Path;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
+/// The gateway as a child process (`outbound`, `sealing`).
+#[allow(dead_code)]
+pub(crate) mod process;
+
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A client configuration trusting the test PKI's CA bundle and presenting the certificate
