@@ -8,6 +8,7 @@ mod admission;
 mod body;
 pub mod cli;
 pub mod config;
+mod demo;
 mod documents;
 mod gateway;
 mod headers;
