@@ -31,10 +31,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use clap::Parser;
 use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 #[allow(dead_code)]
 mod support;
@@ -42,6 +41,8 @@ mod support;
 use support::process::{self, GatewayProcess, Launch};
 
 use support::BoxError;
+use support::h1::{Sender, connect_tls};
+use support::stats::{ms, pct, sorted};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -112,8 +113,6 @@ fn main() -> Result<(), BoxError> {
         .build()?
         .block_on(bench(args))
 }
-
-// === the gateway process ===
 
 // === the partner (DMP stand-in) ===
 
@@ -303,7 +302,9 @@ fn probe(
             .build()
             .map_err(|e| e.to_string())?;
         rt.block_on(async move {
-            let mut conn = connect(gateway, &tls).await.map_err(|e| e.to_string())?;
+            let mut conn = connect_tls(gateway, &tls)
+                .await
+                .map_err(|e| e.to_string())?;
             let (mut lat, mut errors) = (Vec::new(), 0usize);
             let mut next = Instant::now();
             loop {
@@ -326,7 +327,9 @@ fn probe(
                     }
                 }
                 if !ok {
-                    conn = connect(gateway, &tls).await.map_err(|e| e.to_string())?;
+                    conn = connect_tls(gateway, &tls)
+                        .await
+                        .map_err(|e| e.to_string())?;
                 }
             }
             Ok((sorted(lat), errors))
@@ -335,19 +338,6 @@ fn probe(
 }
 
 // === callers ===
-
-type Sender = http1::SendRequest<Full<Bytes>>;
-
-async fn connect(addr: SocketAddr, tls: &Arc<rustls::ClientConfig>) -> Result<Sender, BoxError> {
-    let tcp = tokio::net::TcpStream::connect(addr).await?;
-    tcp.set_nodelay(true)?;
-    let stream = tokio_rustls::TlsConnector::from(Arc::clone(tls))
-        .connect(ServerName::try_from("localhost")?, tcp)
-        .await?;
-    let (sender, conn) = http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(conn);
-    Ok(sender)
-}
 
 async fn call(
     sender: &mut Sender,
@@ -399,7 +389,7 @@ async fn callers(
 ) -> Result<(Vec<f64>, usize), BoxError> {
     let mut tasks = Vec::new();
     for _ in 0..n {
-        let mut conn = connect(gateway, tls).await?;
+        let mut conn = connect_tls(gateway, tls).await?;
         let (tls, t, body) = (Arc::clone(tls), target.clone(), body.clone());
         tasks.push(tokio::spawn(async move {
             let (mut lat, mut errors) = (Vec::new(), 0usize);
@@ -421,7 +411,7 @@ async fn callers(
                     }
                 }
                 if answer.is_err() {
-                    match connect(gateway, &tls).await {
+                    match connect_tls(gateway, &tls).await {
                         Ok(c) => conn = c,
                         Err(_) => {
                             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -442,23 +432,6 @@ async fn callers(
 }
 
 // === statistics ===
-
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
-}
-
-fn sorted(mut v: Vec<f64>) -> Vec<f64> {
-    v.sort_by(f64::total_cmp);
-    v
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
 
 struct Phase {
     name: String,
@@ -773,7 +746,7 @@ impl Bench {
 
     /// Each route once; the partner must see the right certificate on a new connection each.
     async fn smoke(&self) -> Result<(), BoxError> {
-        let mut conn = connect(self.gateway, &self.tls).await?;
+        let mut conn = connect_tls(self.gateway, &self.tls).await?;
         let req = http::Request::get("/plain/ping")
             .header("host", "localhost")
             .body(Full::new(Bytes::new()))?;

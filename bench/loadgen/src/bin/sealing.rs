@@ -37,10 +37,8 @@ use base64::Engine as _;
 use bytes::Bytes;
 use clap::Parser;
 use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1;
-use hyper_util::rt::TokioIo;
+use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, ServerName};
 use sha2::Digest as _;
 
 #[allow(dead_code)]
@@ -49,6 +47,8 @@ mod support;
 use support::process::{self, GatewayProcess, Launch};
 
 use support::BoxError;
+use support::h1::{Sender, connect_plain, connect_tls};
+use support::stats::{mean, ms, pct, sorted};
 
 /// The demo's keyid and a secret of the required length (not a secret: a benchmark's).
 const KEYID: &str = "odentas-app";
@@ -207,33 +207,7 @@ async fn tsa(
     }
 }
 
-// === the gateway process ===
-
 // === requests ===
-
-type Sender = http1::SendRequest<Full<Bytes>>;
-
-async fn connect_plain(addr: SocketAddr) -> Result<Sender, BoxError> {
-    let tcp = tokio::net::TcpStream::connect(addr).await?;
-    tcp.set_nodelay(true)?;
-    let (sender, conn) = http1::handshake(TokioIo::new(tcp)).await?;
-    tokio::spawn(conn);
-    Ok(sender)
-}
-
-async fn connect_tls(
-    addr: SocketAddr,
-    tls: &Arc<rustls::ClientConfig>,
-) -> Result<Sender, BoxError> {
-    let tcp = tokio::net::TcpStream::connect(addr).await?;
-    tcp.set_nodelay(true)?;
-    let stream = tokio_rustls::TlsConnector::from(Arc::clone(tls))
-        .connect(ServerName::try_from("localhost")?, tcp)
-        .await?;
-    let (sender, conn) = http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(conn);
-    Ok(sender)
-}
 
 /// Server authentication only: the sealing route authenticates by signature (as the demo's).
 fn client_tls(pki: &Path) -> Result<Arc<rustls::ClientConfig>, BoxError> {
@@ -346,31 +320,6 @@ async fn send(sender: &mut Sender, req: http::Request<Full<Bytes>>) -> Result<An
 }
 
 // === statistics ===
-
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
-}
-
-fn sorted(mut v: Vec<f64>) -> Vec<f64> {
-    v.sort_by(f64::total_cmp);
-    v
-}
-
-fn mean(v: &[f64]) -> f64 {
-    if v.is_empty() {
-        f64::NAN
-    } else {
-        v.iter().sum::<f64>() / v.len() as f64
-    }
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
 
 /// One sequential figure: per document, latency and what the sealer (and TSA) took.
 #[derive(Default)]

@@ -11,6 +11,14 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 #[allow(dead_code)]
 pub(crate) mod process;
 
+/// HTTP/1.1 client connections (`outbound`, `sealing`).
+#[allow(dead_code)]
+pub(crate) mod h1;
+
+/// Percentiles, means and milliseconds (`outbound`, `sealing`).
+#[allow(dead_code)]
+pub(crate) mod stats;
+
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A client configuration trusting the test PKI's CA bundle and presenting the certificate
