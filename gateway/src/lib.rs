@@ -10,6 +10,8 @@ pub mod cli;
 pub mod config;
 mod demo;
 mod documents;
+#[doc(hidden)]
+pub mod fuzzing;
 mod gateway;
 mod headers;
 mod health;

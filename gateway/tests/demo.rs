@@ -1,5 +1,6 @@
-//! `gateway demo` as a user runs it: the binary, called with the README's own commands
-//! (extracted from README.md, so the README cannot drift from what works). Each demo runs on its
+//! `gateway demo` as a user runs it: the binary, called with the documentation's own commands
+//! (extracted from README.md and the route pages under docs/, so the manual cannot drift from
+//! what works). Each demo runs on its
 //! own free ports (`--ports-offset`, substituted into the README's commands too) with its own
 //! `TMPDIR`, so that a `gateway demo` running on the machine does not get in the way.
 //! Needs `curl`, `openssl` and `bash`, as the README does.
@@ -193,16 +194,21 @@ fn start_demo(tmp: &Scratch) -> Demo {
     )
 }
 
-/// The README's shell block that starts with the line `first_line`, up to the end of its
-/// fenced block.
+/// The shell block, in README.md or a page of docs/routes/, that starts with the line
+/// `first_line`, up to the end of its fenced block.
 fn readme_block(first_line: &str) -> String {
-    let readme = std::fs::read_to_string(format!("{ROOT}/README.md")).unwrap();
-    let start = readme
-        .find(first_line)
-        .unwrap_or_else(|| panic!("README.md has no line `{first_line}`"));
-    let rest = &readme[start..];
-    let end = rest.find("\n```").unwrap();
-    rest[..end].to_owned()
+    let mut pages = vec![PathBuf::from(format!("{ROOT}/README.md"))];
+    let routes = std::fs::read_dir(format!("{ROOT}/docs/routes")).unwrap();
+    pages.extend(routes.map(|e| e.unwrap().path()));
+    for page in pages {
+        let text = std::fs::read_to_string(&page).unwrap();
+        if let Some(start) = text.find(first_line) {
+            let rest = &text[start..];
+            let end = rest.find("\n```").unwrap();
+            return rest[..end].to_owned();
+        }
+    }
+    panic!("neither README.md nor docs/routes/ has a line `{first_line}`")
 }
 
 /// `curl` of `path` on the demo's listener with a client of `pki`: the HTTP status (`000` when

@@ -21,7 +21,9 @@ pub const DEFAULT_ACCOUNT_NAME_MAX_LEN: usize = 9;
 
 /// The `aspone_alert:` block of a route.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+// A name of its own in serde (the YAML is unchanged): the gateway's configuration types share
+// one namespace when the configuration reference is traced (gateway/src/config/reference.rs).
+#[serde(deny_unknown_fields, rename = "AsponeAlertBlock")]
 pub struct RawConfig {
     /// Service namespace of the WSDL and of the operations (default [`DEFAULT_NAMESPACE`]).
     #[serde(default)]

@@ -16,7 +16,9 @@ const DEFAULT_DEADLINE: Duration = Duration::from_secs(3);
 
 /// The `sas_fhir:` block of an inbound route (SAS → gateway).
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+// A name of its own in serde (the YAML is unchanged): the gateway's configuration types share
+// one namespace when the configuration reference is traced (gateway/src/config/reference.rs).
+#[serde(deny_unknown_fields, rename = "SasFhirBlock")]
 pub struct RawInbound {
     /// Budget of the internal call (e.g. `3s`, `800ms`); below 7 s. Default 3 s.
     #[serde(default)]
@@ -47,7 +49,9 @@ pub struct RawRetry {
 
 /// The `sas_appointments:` block of an outbound route (internal apps → gateway → SAS).
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+// A name of its own in serde (the YAML is unchanged): the gateway's configuration types share
+// one namespace when the configuration reference is traced (gateway/src/config/reference.rs).
+#[serde(deny_unknown_fields, rename = "SasAppointmentsBlock")]
 pub struct RawOutbound {
     /// The SAS FHIR base URL (`https://…`); its host is the name the SAS certificate must carry.
     #[serde(default)]

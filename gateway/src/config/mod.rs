@@ -7,6 +7,8 @@ mod error;
 mod outbound;
 mod policy;
 mod raw;
+#[cfg(test)]
+mod reference;
 mod revocation;
 pub mod scan;
 mod signature;

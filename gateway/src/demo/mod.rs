@@ -300,15 +300,15 @@ pub(crate) fn print_demo_tour(gateway: &Gateway, demo: &Demo) {
          curl --cacert $PKI/ca-bundle.pem --cert $PKI/clients/revoked.pem --key $PKI/clients/revoked.key \\\n\
          \x20    https://localhost:{port}/sas/Slot\n\n\
          # the SAS FHIR base (INT_R01 slot search) and the ASPOne alert service's WSDL: see the\n\
-         # README sections \"SAS FHIR flows\" and \"ASPOne alert service\" for complete calls\n\
+         # docs/routes/sas.md and docs/routes/aspone-alert.md for complete calls\n\
          curl --cacert $PKI/ca-bundle.pem --cert $PKI/clients/sas-recette.pem --key $PKI/clients/sas-recette.key \\\n\
          \x20    'https://localhost:{port}/sas/recette/fhir/Slot?schedule.actor:Practitioner.identifier=urn:oid:1.2.250.1.71.4.2.1|810002909371&start=ge{from}&start=le{to}'\n\
          curl --cacert $PKI/ca-bundle.pem --cert $PKI/clients/portal.pem --key $PKI/clients/portal.key \\\n\
          \x20    'https://localhost:{port}/aspone/alert?wsdl'\n\n\
          # document exchanges (digest checked while streaming, every exchange in the trail): see\n\
-         # the README section \"Document exchanges\"; the trail's head:\n\
+         # docs/routes/documents.md; the trail's head:\n\
          curl http://{admin}/trail\n\n\
-         # the DMP through a practitioner's CPS card: see the README section \"Outbound calls\"\n\n\
+         # the DMP through a practitioner's CPS card: see docs/routes/outbound.md\n\n\
          # metrics and health\n\
          curl http://{admin}/metrics\n"
     );
