@@ -36,6 +36,15 @@ async fn readyz(State(inner): State<Arc<Inner>>) -> impl IntoResponse {
     let mut checks = serde_json::Map::new();
     checks.insert("config".into(), "loaded".into());
     let mut ready = true;
+    // Draining after a shutdown signal: still serving, but the load balancer must stop sending.
+    if inner
+        .shared
+        .draining
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        ready = false;
+        checks.insert("draining".into(), true.into());
+    }
     let store = match inner.store.ping().await {
         Ok(()) => "reachable".to_owned(),
         Err(e) => {

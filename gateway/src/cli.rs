@@ -75,6 +75,11 @@ enum Command {
         /// The configuration file.
         #[arg(long, short)]
         config: PathBuf,
+        /// Polls the file and the files it names (certificates, keys, CAs) every DURATION
+        /// (`10s`) and reloads when they change, as SIGHUP does: for a Kubernetes ConfigMap or
+        /// Secret, whose updates swap a `..data` symlink.
+        #[arg(long, value_name = "DURATION", value_parser = watch_interval)]
+        watch: Option<std::time::Duration>,
     },
     /// Checks configuration files and prints every error (exit 64 when one is invalid).
     ///
@@ -127,7 +132,18 @@ enum AuditCommand {
 /// `--version` exit 0.
 #[must_use]
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    main_from(std::env::args_os())
+}
+
+/// [`main`] with the arguments given (the first is the program name): what the tests use to run
+/// the gateway as a process of its own without depending on where cargo put the binary.
+#[must_use]
+pub fn main_from<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             // Help and version go to stdout with exit 0; anything else is a usage error.
@@ -144,8 +160,8 @@ pub fn main() -> ExitCode {
         Command::Audit {
             command: AuditCommand::Verify { key_env, files },
         } => audit_verify(&key_env, &files),
-        Command::Run { config } => match config::load(&config, &ProcessEnv) {
-            Ok(settings) => serve(settings, None),
+        Command::Run { config, watch } => match config::load(&config, &ProcessEnv) {
+            Ok(settings) => serve(settings, None, watch),
             Err(errors) => {
                 eprintln!("{errors}");
                 ExitCode::from(EX_USAGE)
@@ -175,10 +191,10 @@ fn audit_verify(key_env: &str, files: &[PathBuf]) -> ExitCode {
 }
 
 /// What `check-config` answers for a variable the environment does not set: acceptable to
-/// every check a secret goes through (a Redis URL starts with `redis://`, HMAC and trail keys
+/// every check a secret goes through (a Redis URL starts with `rediss://`, HMAC and trail keys
 /// hold 32 bytes or more, partner secrets and PINs are not empty), so that the rest of the file
-/// is checked as it will be once the variable is set.
-const PLACEHOLDER_SECRET: &str = "redis://check-config.invalid/placeholder-secret-0123456789";
+/// is checked as it will be once the variable is set (`rediss://`: it also satisfies `state.tls`).
+const PLACEHOLDER_SECRET: &str = "rediss://check-config.invalid/placeholder-secret-0123456789";
 
 /// Variables read with a fallback of their own (not secrets): asked, but never required.
 const OPTIONAL_VARS: &[&str] = &["HOSTNAME"];
@@ -246,7 +262,15 @@ fn check_config(files: &[PathBuf], require_env: bool) -> ExitCode {
     }
 }
 
-pub(crate) fn serve(settings: Settings, demo: Option<&Demo>) -> ExitCode {
+fn watch_interval(text: &str) -> Result<std::time::Duration, String> {
+    crate::config::positive_duration(text)
+}
+
+pub(crate) fn serve(
+    settings: Settings,
+    demo: Option<&Demo>,
+    watch: Option<std::time::Duration>,
+) -> ExitCode {
     init_logging(&settings.logging);
     mtls::install_default_provider();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -280,6 +304,9 @@ pub(crate) fn serve(settings: Settings, demo: Option<&Demo>) -> ExitCode {
         };
         if let Some(demo) = demo {
             print_demo_tour(&gateway, demo);
+        }
+        if let Some(interval) = watch {
+            gateway.watch_files(interval);
         }
         crate::signals::run_until_stopped(gateway).await;
         ExitCode::SUCCESS

@@ -229,6 +229,32 @@ impl Gateway {
         self.inner.reload_configured()
     }
 
+    /// Starts the drain: `/readyz` answers 503 from now on and HTTP/1.1 answers carry
+    /// `Connection: close`, while every listener still serves (see [`Gateway::drain_period`]).
+    pub fn start_draining(&self) {
+        self.inner
+            .shared
+            .draining
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How long the gateway drains after a shutdown signal (`shutdown.drain_period`, as the
+    /// last reload left it) before its listeners close.
+    #[must_use]
+    pub fn drain_period(&self) -> std::time::Duration {
+        self.inner.lock().shutdown_drain
+    }
+
+    /// Polls the configuration file and the files it names every `interval`, and reloads when
+    /// they change (`gateway run --watch`; see `watch.rs`), until the gateway stops.
+    pub fn watch_files(&self, interval: std::time::Duration) {
+        tokio::spawn(crate::watch::watch(
+            Arc::clone(&self.inner),
+            interval,
+            self.inner.shutdown.clone(),
+        ));
+    }
+
     /// A token that stops the gateway when cancelled (signal handlers hold a clone).
     #[must_use]
     pub fn shutdown_token(&self) -> CancellationToken {
@@ -251,6 +277,11 @@ impl Gateway {
 // === impl Inner ===
 
 impl Inner {
+    /// The running configuration's file.
+    pub(crate) fn file(&self) -> PathBuf {
+        self.lock().file.clone()
+    }
+
     /// Reloads the file with the environment the gateway was started with.
     pub(crate) fn reload_configured(&self) -> Result<(), ReloadError> {
         self.reload_from_file(self.reload_env.as_ref())
@@ -422,11 +453,9 @@ async fn build_store(
 ) -> Result<Arc<dyn state::StateStore>, StartError> {
     use crate::config::{OnUnavailable, StateBackend};
     let memory = state::MemoryStore::new(settings.max_entries);
-    match (&settings.backend, &settings.redis_url) {
-        (StateBackend::Redis, Some(url)) => {
-            let config = state::RedisConfig::new(url.clone(), settings.key_prefix.clone())
-                .with_op_timeout(settings.timeout);
-            let redis = state::RedisStore::new(config)
+    match (&settings.backend, &settings.redis) {
+        (StateBackend::Redis, Some(config)) => {
+            let redis = state::RedisStore::new(config.clone())
                 .await
                 .map_err(|e| StartError::State(e.to_string()))?;
             let mode = match settings.on_unavailable {

@@ -26,6 +26,7 @@ mod server;
 mod signals;
 mod telemetry;
 pub mod trail;
+mod watch;
 mod watchdog;
 
 pub use gateway::{Gateway, ReloadError, StartError};

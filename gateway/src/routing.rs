@@ -61,11 +61,16 @@ pub(crate) struct Shared {
     pub(crate) trails: HashMap<String, Arc<crate::trail::Trail>>,
     pub(crate) queues: HashMap<String, Arc<crate::policy::Queue>>,
     pub(crate) health: HashMap<String, Arc<crate::health::Health>>,
+    /// Set once a shutdown signal starts the drain: answers then ask HTTP/1.1 clients to close
+    /// (`Connection: close`), so that their next request opens a connection the load balancer
+    /// sends to another instance.
+    pub(crate) draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Everything a reload replaces at once: routes per listener and upstream pools.
 pub(crate) struct Runtime {
     tables: HashMap<String, Vec<Arc<Route>>>,
+    draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 // === impl Runtime ===
@@ -161,7 +166,10 @@ impl Runtime {
         for routes in tables.values_mut() {
             routes.sort_by_key(|r| std::cmp::Reverse(r.settings.path_prefix.len()));
         }
-        Ok(Self { tables })
+        Ok(Self {
+            tables,
+            draining: Arc::clone(&shared.draining),
+        })
     }
 
     fn find(&self, listener: &str, path: &str) -> Option<&Arc<Route>> {
@@ -189,6 +197,7 @@ pub(crate) async fn handle(
     let started = Instant::now();
     let request_id = headers::request_id(req.headers());
     let method = req.method().clone();
+    let version = req.version();
     let path = req.uri().path().to_owned();
     // Matched and forwarded in canonical form: what the route's policy saw is what the
     // upstream gets (see `path`).
@@ -212,6 +221,14 @@ pub(crate) async fn handle(
     response
         .headers_mut()
         .insert("x-request-id", headers::encode(&request_id));
+    if version == http::Version::HTTP_11
+        && runtime.draining.load(std::sync::atomic::Ordering::Relaxed)
+    {
+        response.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+    }
     telemetry::record_request(&telemetry::AccessRecord {
         listener: &conn.listener,
         route: &route_name,

@@ -24,5 +24,5 @@ mod store;
 pub use error::StateError;
 pub use fallback::{FallbackStore, OnUnavailable};
 pub use memory::MemoryStore;
-pub use redis::{RedisConfig, RedisStore};
+pub use redis::{RedisConfig, RedisStore, RedisTarget, RedisTls};
 pub use store::{BoxFuture, FailureRecord, MAX_KEY_LEN, MAX_QUOTA, QuotaOutcome, StateStore};

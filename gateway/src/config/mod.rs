@@ -12,6 +12,7 @@ mod reference;
 mod revocation;
 pub mod scan;
 mod signature;
+mod store;
 mod timestamp;
 mod units;
 mod validate;
@@ -31,6 +32,7 @@ pub use policy::{
 pub use raw::{Environment, HandlerKind, LogFormat, OnUnavailable, RouteRevocation, StateBackend};
 pub use signature::SignatureSettings;
 pub use timestamp::{TimestampMode, TimestampSettings};
+pub(crate) use units::positive_duration;
 
 /// Where secrets come from: the process environment in production, a map in tests (so that no
 /// test ever calls `set_var`).
@@ -74,8 +76,11 @@ pub struct Settings {
     pub state: StateSettings,
     /// Logging.
     pub logging: LoggingSettings,
-    /// How long in-flight requests may run after a shutdown signal.
+    /// How long in-flight requests may run after a shutdown signal (and the drain).
     pub shutdown_grace: Duration,
+    /// How long, after a shutdown signal, the gateway reports not-ready while it still serves
+    /// (so that a load balancer stops sending) before it closes its listeners.
+    pub shutdown_drain: Duration,
     /// Audit trails by name.
     pub trails: BTreeMap<String, TrailSettings>,
 }
@@ -190,8 +195,8 @@ pub struct UpstreamSettings {
 pub struct StateSettings {
     /// Memory or Redis.
     pub backend: StateBackend,
-    /// The Redis URL, read from the environment variable the file names.
-    pub redis_url: Option<String>,
+    /// How to reach Redis (`backend: redis`): one server or a Sentinel group, TLS, password.
+    pub redis: Option<state::RedisConfig>,
     /// Key prefix per deployment.
     pub key_prefix: String,
     /// Per-operation timeout.

@@ -301,6 +301,12 @@ pub(crate) struct RawState {
     pub(crate) backend: StateBackend,
     /// Name of the environment variable holding the Redis URL (it may carry a password).
     pub(crate) url_env: Option<String>,
+    /// A Sentinel group instead of one URL.
+    pub(crate) sentinel: Option<super::store::RawSentinel>,
+    /// Name of the environment variable holding the Redis servers' password.
+    pub(crate) password_env: Option<String>,
+    /// TLS to Redis and the sentinels.
+    pub(crate) tls: Option<super::store::RawRedisTls>,
     pub(crate) key_prefix: Option<String>,
     pub(crate) timeout: Option<String>,
     pub(crate) on_unavailable: Option<OnUnavailable>,
@@ -349,4 +355,6 @@ pub enum LogFormat {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawShutdown {
     pub(crate) grace_period: Option<String>,
+    /// How long `/readyz` says 503 while the listeners still serve, before they close.
+    pub(crate) drain_period: Option<String>,
 }

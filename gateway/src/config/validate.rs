@@ -7,13 +7,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::error::Collector;
-use super::raw::{
-    ClientAuthMode, RawClient, RawConfig, RawListener, RawRoute, RawState, RawUpstream,
-};
+use super::raw::{ClientAuthMode, RawClient, RawConfig, RawListener, RawRoute, RawUpstream};
 use super::units::{parse_duration, parse_size};
 use super::{
-    ClientSettings, ConfigErrors, Env, ListenerSettings, LogFormat, LoggingSettings, OnUnavailable,
-    RouteSettings, Settings, StateBackend, StateSettings, UpstreamSettings,
+    ClientSettings, ConfigErrors, Env, ListenerSettings, LogFormat, LoggingSettings, RouteSettings,
+    Settings, UpstreamSettings,
 };
 
 const DEFAULT_ADMIN_BIND: &str = "127.0.0.1:9901";
@@ -95,7 +93,7 @@ pub(super) fn validate(
             format!("{admin} is also listener `{other}`'s address"),
         );
     }
-    let state = state(&mut c, raw.state.as_ref(), env);
+    let state = super::store::state(&mut c, raw.state.as_ref(), base, env);
     let logging = LoggingSettings {
         format: raw
             .logging
@@ -120,6 +118,13 @@ pub(super) fn validate(
         .and_then(|s| s.grace_period.as_deref())
         .map_or(Ok(Duration::from_secs(30)), parse_duration);
     let shutdown_grace = c.check("shutdown.grace_period", shutdown_grace);
+    // No drain by default: a single instance has no load balancer to tell.
+    let shutdown_drain = raw
+        .shutdown
+        .as_ref()
+        .and_then(|s| s.drain_period.as_deref())
+        .map_or(Ok(Duration::ZERO), parse_duration);
+    let shutdown_drain = c.check("shutdown.drain_period", shutdown_drain);
     let settings = (|| {
         Some(Settings {
             file: file.to_owned(),
@@ -131,6 +136,7 @@ pub(super) fn validate(
             state: state?,
             logging,
             shutdown_grace: shutdown_grace?,
+            shutdown_drain: shutdown_drain?,
             trails,
         })
     })();
@@ -586,52 +592,4 @@ fn policy(
         }
     }
     (pins.len() == r.allowed_clients.len()).then_some(mtls::ClientPolicy::Pinned(pins))
-}
-
-fn state(c: &mut Collector, raw: Option<&RawState>, env: &dyn Env) -> Option<StateSettings> {
-    let Some(raw) = raw else {
-        return Some(StateSettings {
-            backend: StateBackend::Memory,
-            redis_url: None,
-            key_prefix: "gateway".into(),
-            timeout: Duration::from_millis(500),
-            on_unavailable: OnUnavailable::Refuse,
-            max_entries: 100_000,
-        });
-    };
-    let redis_url = match (raw.backend, &raw.url_env) {
-        (StateBackend::Memory, Some(_)) => {
-            c.push("state.url_env", "only used with `backend: redis`");
-            None
-        }
-        (StateBackend::Memory, None) => None,
-        (StateBackend::Redis, None) => {
-            c.push(
-                "state.url_env",
-                "name the environment variable that holds the Redis URL (secrets never sit in the file)",
-            );
-            None
-        }
-        (StateBackend::Redis, Some(var)) => c.secret("state.url_env", env, var, |url| {
-            if url.starts_with("redis://") || url.starts_with("rediss://") {
-                Ok(())
-            } else {
-                Err(format!("`{var}` does not hold a redis:// or rediss:// URL"))
-            }
-        }),
-    };
-    let timeout = c.timeout(
-        "state.timeout",
-        raw.timeout.as_deref(),
-        Duration::from_millis(500),
-    )?;
-    let settings = StateSettings {
-        backend: raw.backend,
-        redis_url,
-        key_prefix: raw.key_prefix.clone().unwrap_or_else(|| "gateway".into()),
-        timeout,
-        on_unavailable: raw.on_unavailable.unwrap_or(OnUnavailable::Refuse),
-        max_entries: raw.max_entries.unwrap_or(100_000),
-    };
-    (raw.backend == StateBackend::Memory || settings.redis_url.is_some()).then_some(settings)
 }

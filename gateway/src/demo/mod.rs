@@ -211,7 +211,7 @@ pub(crate) fn demo(offset: u16) -> ExitCode {
     };
     // Loaded from the file written in the directory, as SIGHUP and `POST /reload` load it.
     match config::load(&dir.config_file(), &DemoEnv) {
-        Ok(settings) => serve(settings, Some(&Demo { dir, offset })),
+        Ok(settings) => serve(settings, Some(&Demo { dir, offset }), None),
         Err(errors) => {
             eprintln!("the embedded demo configuration is invalid:\n{errors}");
             ExitCode::from(EX_USAGE)

@@ -1,10 +1,14 @@
 //! State in Redis, shared by every gateway instance.
 
+mod link;
+
 use std::future::Future;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{RedisError, Script};
+
+use link::{Conn, Link, LinkSettings};
+pub use link::{RedisTarget, RedisTls};
 
 use crate::store::{BoxFuture, check_key, check_ttl, check_window};
 use crate::{FailureRecord, MAX_QUOTA, QuotaOutcome, StateError, StateStore};
@@ -101,10 +105,22 @@ return 1
 /// How to reach Redis and how to name keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedisConfig {
-    url: String,
+    target: RedisTarget,
     prefix: String,
     op_timeout: Duration,
     connect_timeout: Duration,
+    password: Option<Secret>,
+    tls: Option<RedisTls>,
+}
+
+/// A password, never shown by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+struct Secret(String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("…")
+    }
 }
 
 impl RedisConfig {
@@ -114,19 +130,27 @@ impl RedisConfig {
     /// Default connection timeout.
     pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 
-    /// Redis at `url` (`redis://host:port/db`, `rediss://…` is not enabled in this
-    /// build), keys under `gw:<prefix>:`. The prefix separates deployments
-    /// sharing one Redis (recette, pre-production).
+    /// Redis at `url` (`redis://host:port/db`, or `rediss://…` for TLS), keys under
+    /// `gw:<prefix>:`. The prefix separates deployments sharing one Redis (recette,
+    /// pre-production).
     pub fn new(url: impl Into<String>, prefix: impl Into<String>) -> Self {
+        Self::with_target(RedisTarget::Url(url.into()), prefix)
+    }
+
+    /// Redis wherever `target` says: one server, or the master a Sentinel group names.
+    pub fn with_target(target: RedisTarget, prefix: impl Into<String>) -> Self {
         Self {
-            url: url.into(),
+            target,
             prefix: prefix.into(),
             op_timeout: Self::DEFAULT_OP_TIMEOUT,
             connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
+            password: None,
+            tls: None,
         }
     }
 
-    /// Sets the per-operation timeout.
+    /// Sets the per-operation timeout. With Sentinel, finding the master again after a
+    /// failover counts in it.
     pub fn with_op_timeout(mut self, timeout: Duration) -> Self {
         self.op_timeout = timeout;
         self
@@ -137,11 +161,24 @@ impl RedisConfig {
         self.connect_timeout = timeout;
         self
     }
+
+    /// The Redis servers' password (`requirepass`), kept out of the URL.
+    pub fn with_password(mut self, password: impl Into<String>) -> Self {
+        self.password = Some(Secret(password.into()));
+        self
+    }
+
+    /// TLS to Redis (and to the sentinels): a `rediss://` URL, or every Sentinel connection.
+    pub fn with_tls(mut self, tls: RedisTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
 }
 
 // === impl RedisStore ===
 
-/// [`StateStore`] on Redis through a reconnecting `ConnectionManager`.
+/// [`StateStore`] on Redis: one server through a reconnecting `ConnectionManager`, or the
+/// master of a Sentinel group (see the `link` module).
 ///
 /// Keys: `gw:<prefix>:nonce:<key>` (a string set with `SET NX PX`),
 /// `gw:<prefix>:fail:<key>` (a hash `{count, last}` updated by a Lua script) and
@@ -149,7 +186,7 @@ impl RedisConfig {
 /// scripts, expiring at its window's end through `PEXPIREAT`).
 #[derive(Clone)]
 pub struct RedisStore {
-    manager: ConnectionManager,
+    link: std::sync::Arc<Link>,
     nonce_prefix: String,
     fail_prefix: String,
     quota_prefix: String,
@@ -194,23 +231,15 @@ impl RedisStore {
                 ),
             });
         }
-        let client = redis::Client::open(config.url.as_str()).map_err(|e| StateError::Config {
-            reason: format!("Redis URL is not valid ({:?})", e.kind()),
+        let link = Link::open(&LinkSettings {
+            target: &config.target,
+            password: config.password.as_ref().map(|p| p.0.as_str()),
+            tls: config.tls.as_ref(),
+            connect_timeout: config.connect_timeout,
+            op_timeout: config.op_timeout,
         })?;
-        let manager_config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(config.connect_timeout))
-            .set_response_timeout(Some(config.op_timeout))
-            // No retry loop inside one attempt: a request must not wait through
-            // reconnection backoff. Each failed request triggers a fresh attempt.
-            .set_number_of_retries(0);
-        let manager =
-            ConnectionManager::new_lazy_with_config(client, manager_config).map_err(|e| {
-                StateError::Config {
-                    reason: format!("Redis connection manager: {e}"),
-                }
-            })?;
         Ok(Self {
-            manager,
+            link: std::sync::Arc::new(link),
             nonce_prefix: format!("gw:{}:nonce:", config.prefix),
             fail_prefix: format!("gw:{}:fail:", config.prefix),
             quota_prefix: format!("gw:{}:quota:", config.prefix),
@@ -221,29 +250,39 @@ impl RedisStore {
         })
     }
 
-    /// Runs one Redis operation under the per-operation timeout.
-    async fn run<T>(
-        &self,
-        operation: &'static str,
-        future: impl Future<Output = Result<T, RedisError>>,
-    ) -> Result<T, StateError> {
-        match tokio::time::timeout(self.op_timeout, future).await {
+    /// Runs one Redis operation on a connection to the master, all within the per-operation
+    /// timeout (finding the master included).
+    async fn run<T, F, Fut>(&self, operation: &'static str, op: F) -> Result<T, StateError>
+    where
+        F: FnOnce(Conn) -> Fut,
+        Fut: Future<Output = Result<T, RedisError>>,
+    {
+        let attempt = async {
+            let conn = self.link.connection().await?;
+            op(conn).await
+        };
+        match tokio::time::timeout(self.op_timeout, attempt).await {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => Err(classify(operation, &error)),
-            Err(_) => Err(StateError::Unavailable {
-                operation,
-                reason: format!("no reply within {} ms", self.op_timeout.as_millis()),
-            }),
+            Ok(Err(error)) => {
+                self.link.failed(Some(&error));
+                Err(classify(operation, &error))
+            }
+            Err(_) => {
+                self.link.failed(None);
+                Err(StateError::Unavailable {
+                    operation,
+                    reason: format!("no reply within {} ms", self.op_timeout.as_millis()),
+                })
+            }
         }
     }
 
     async fn seen_or_insert_inner(&self, key: &str, ttl: Duration) -> Result<bool, StateError> {
         check_key(key)?;
         let ttl_ms = check_ttl(ttl, "seen_or_insert")?;
-        let mut conn = self.manager.clone();
         let full_key = format!("{}{key}", self.nonce_prefix);
         let reply: Option<String> = self
-            .run("seen_or_insert", async {
+            .run("seen_or_insert", |mut conn| async move {
                 redis::cmd("SET")
                     .arg(&full_key)
                     .arg(1)
@@ -266,10 +305,9 @@ impl RedisStore {
     ) -> Result<FailureRecord, StateError> {
         check_key(key)?;
         let ttl_ms = check_ttl(ttl, "record_failure")?;
-        let mut conn = self.manager.clone();
         let full_key = format!("{}{key}", self.fail_prefix);
         let (count, last): (i64, i64) = self
-            .run("record_failure", async {
+            .run("record_failure", |mut conn| async move {
                 self.record_failure
                     .key(&full_key)
                     .arg(at_unix_ms)
@@ -286,10 +324,9 @@ impl RedisStore {
 
     async fn failures_inner(&self, key: &str) -> Result<Option<FailureRecord>, StateError> {
         check_key(key)?;
-        let mut conn = self.manager.clone();
         let full_key = format!("{}{key}", self.fail_prefix);
         let (count, last): (Option<u64>, Option<i64>) = self
-            .run("failures", async {
+            .run("failures", |mut conn| async move {
                 redis::cmd("HMGET")
                     .arg(&full_key)
                     .arg("count")
@@ -309,10 +346,9 @@ impl RedisStore {
 
     async fn reset_inner(&self, key: &str) -> Result<(), StateError> {
         check_key(key)?;
-        let mut conn = self.manager.clone();
         let full_key = format!("{}{key}", self.fail_prefix);
         let _: i64 = self
-            .run("reset", async {
+            .run("reset", |mut conn| async move {
                 redis::cmd("DEL")
                     .arg(&full_key)
                     .query_async(&mut conn)
@@ -336,10 +372,9 @@ impl RedisStore {
             .min(MAX_QUOTA)
             .checked_sub(amount)
             .map_or_else(|| "-".to_owned(), |room| room.to_string());
-        let mut conn = self.manager.clone();
         let full_key = format!("{}{key}", self.quota_prefix);
         let (allowed, used, resets_at_unix_ms): (i64, u64, i64) = self
-            .run("consume", async {
+            .run("consume", |mut conn| async move {
                 self.consume
                     .key(&full_key)
                     .arg(amount)
@@ -358,10 +393,9 @@ impl RedisStore {
 
     async fn refund_inner(&self, key: &str, amount: u64) -> Result<(), StateError> {
         check_key(key)?;
-        let mut conn = self.manager.clone();
         let full_key = format!("{}{key}", self.quota_prefix);
         let _: i64 = self
-            .run("refund", async {
+            .run("refund", |mut conn| async move {
                 self.refund
                     .key(&full_key)
                     .arg(amount)
@@ -373,9 +407,8 @@ impl RedisStore {
     }
 
     async fn ping_inner(&self) -> Result<(), StateError> {
-        let mut conn = self.manager.clone();
         let reply: String = self
-            .run("ping", async {
+            .run("ping", |mut conn| async move {
                 redis::cmd("PING").query_async(&mut conn).await
             })
             .await?;
