@@ -15,6 +15,10 @@ pub(crate) mod process;
 #[allow(dead_code)]
 pub(crate) mod h1;
 
+/// SOAP alert calls and their closed-loop runner (`alert`, `fleet`).
+#[allow(dead_code)]
+pub(crate) mod soap_load;
+
 /// Percentiles, means and milliseconds (`outbound`, `sealing`).
 #[allow(dead_code)]
 pub(crate) mod stats;
