@@ -352,6 +352,10 @@ fn demo_logs_are_plain_text_and_metric_labels_short() {
         "{logs}"
     );
     assert!(logs.contains("next_update=2045-01-01T00:00:00Z"), "{logs}");
+    // The CRL's log lines name it as its metrics do: the file's name, not a path of the
+    // machine that built or runs the gateway.
+    assert!(logs.contains("source=intermediate.crl "), "{logs}");
+    assert!(!logs.contains("source=/"), "{logs}");
     for latency in logs.split("latency_ms=").skip(1) {
         let value = latency.split_whitespace().next().unwrap();
         let decimals = value.split_once('.').map_or(0, |(_, d)| d.len());

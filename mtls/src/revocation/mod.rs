@@ -154,7 +154,7 @@ impl Revocation {
                         reason: e.to_string(),
                     });
                 }
-                tracing::warn!(source = %source.name, error = %e, "starting degraded without this CRL");
+                tracing::warn!(source = %source.metric_label(), path = %source.name, error = %e, "starting degraded without this CRL");
             }
             first_ok.push(result.is_ok());
         }

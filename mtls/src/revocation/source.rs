@@ -92,7 +92,7 @@ impl SourceState {
                 meta.last_error = Some(e.to_string());
                 metrics::counter!("gateway_crl_fetch_failures_total", "source" => self.metric_label())
                     .increment(1);
-                tracing::warn!(source = %self.name, error = %e, "CRL refresh failed; keeping the CRL in use");
+                tracing::warn!(source = %self.metric_label(), path = %self.name, error = %e, "CRL refresh failed; keeping the CRL in use");
             }
         }
         drop(meta);
@@ -106,7 +106,7 @@ impl SourceState {
         anchors: &[Anchor],
     ) -> Result<Refreshed, RevocationError> {
         let Some(bytes) = self.fetch(http).await? else {
-            tracing::debug!(source = %self.name, "CRL not modified");
+            tracing::debug!(source = %self.metric_label(), "CRL not modified");
             return Ok(Refreshed::Unchanged);
         };
         let digest: [u8; 32] = Sha256::digest(&bytes).into();
@@ -132,7 +132,7 @@ impl SourceState {
             });
         }
         tracing::info!(
-            source = %self.name, issuer = %crl.issuer, entries = crl.entries(),
+            source = %self.metric_label(), issuer = %crl.issuer, entries = crl.entries(),
             this_update = %crl.this_update, next_update = crl.next_update.map(tracing::field::display),
             "CRL installed"
         );
@@ -225,9 +225,10 @@ impl SourceState {
         }
     }
 
-    /// The `source` label of the CRL metrics: a URL as configured, a file by its name (not its
-    /// absolute path, which depends on where the gateway was built or installed).
-    fn metric_label(&self) -> String {
+    /// The `source` of the CRL metrics and log lines: a URL as configured, a file by its name
+    /// (not its absolute path, which depends on where the gateway was built or installed; the
+    /// failure warnings give the path as a field of its own).
+    pub(crate) fn metric_label(&self) -> String {
         match &self.source {
             CrlSource::Url(u) => u.clone(),
             CrlSource::File(p) => p
