@@ -313,7 +313,7 @@ impl Inner {
                 "listeners were added, removed, renamed or moved".into(),
             ));
         }
-        if let Some(key) = needs_restart(&current, &new) {
+        if let Some(key) = crate::restart::needs_restart(&current, &new) {
             return Err(ReloadError::NeedsRestart(format!("{key} changed")));
         }
         // Build everything before swapping anything, so a failure leaves the running config whole.
@@ -346,69 +346,6 @@ impl Inner {
         *current = new;
         Ok(())
     }
-}
-
-/// The first setting that only a restart can apply, if the new file changes one. Everything
-/// else (routes, clients, upstreams, TLS material, timeouts) a reload applies.
-fn needs_restart(old: &Settings, new: &Settings) -> Option<String> {
-    for l in &new.listeners {
-        let Some(before) = old.listeners.iter().find(|o| o.name == l.name) else {
-            continue;
-        };
-        // Revocation handles (CRLs, caches, refresh tasks) and the connection caps' semaphores
-        // are started with the listener.
-        if before.revocation != l.revocation {
-            return Some(format!("the revocation settings of listener `{}`", l.name));
-        }
-        let caps = [
-            (
-                "max_connections",
-                before.caps.max_connections,
-                l.caps.max_connections,
-            ),
-            (
-                "max_connections_per_address",
-                before.caps.max_connections_per_address,
-                l.caps.max_connections_per_address,
-            ),
-            (
-                "max_connections_without_certificate",
-                before.caps.max_connections_without_certificate,
-                l.caps.max_connections_without_certificate,
-            ),
-        ];
-        if let Some((key, _, _)) = caps.iter().find(|(_, a, b)| a != b) {
-            return Some(format!("listener `{}`: {key}", l.name));
-        }
-    }
-    if old.admin_bind != new.admin_bind {
-        return Some("admin.bind".into());
-    }
-    // The store is built once and shared by adapters and policies.
-    if old.state != new.state {
-        return Some("state".into());
-    }
-    // The subscriber is installed once per process.
-    if old.logging != new.logging {
-        return Some("logging".into());
-    }
-    if old.trails != new.trails {
-        return Some("trails".into());
-    }
-    for (name, u) in &new.upstreams {
-        let before = old.upstreams.get(name).and_then(|o| o.concurrency);
-        if u.concurrency.is_some() && u.concurrency != before {
-            return Some(format!("upstreams.{name}.concurrency"));
-        }
-        let before = old.upstreams.get(name).and_then(|o| o.health_check.clone());
-        if u.health_check.is_some() && u.health_check != before {
-            return Some(format!("upstreams.{name}.health_check"));
-        }
-    }
-    if old.shutdown_grace != new.shutdown_grace {
-        return Some("shutdown.grace_period".into());
-    }
-    None
 }
 
 async fn start_revocation(

@@ -21,6 +21,7 @@ mod path;
 mod policy;
 mod problem;
 mod proxy;
+mod restart;
 mod routing;
 mod server;
 mod signals;
