@@ -174,7 +174,13 @@ async fn signed(addr: SocketAddr, nonce: &str) -> Answer {
         addr,
         None,
         false,
-        signed_post(addr.port(), "/signed", body, nonce),
+        signed_post(
+            addr.port(),
+            "/signed",
+            body,
+            ("odentas-app", SEAL_SECRET),
+            nonce,
+        ),
     )
     .await
     .unwrap()

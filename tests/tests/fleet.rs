@@ -119,7 +119,16 @@ async fn what_one_instance_learns_holds_on_the_other() {
     );
 
     // 3. A signed request's nonce: accepted by A, a replay on B.
-    let signed = |port: u16| signed_request(port, "fleet-nonce-1");
+    let signed = |port: u16| {
+        let key = ("fleet-app", SEAL_KEY);
+        common::signed_post(
+            port,
+            "/signed/echo",
+            b"%PDF-1.7 fleet",
+            key,
+            "fleet-nonce-1",
+        )
+    };
     common::send(a.edge, None, false, signed(a.edge.port()))
         .await
         .unwrap()
@@ -152,46 +161,6 @@ async fn what_one_instance_learns_holds_on_the_other() {
         next(&b),
         "two instances fetch the CRL at the same time"
     );
-}
-
-fn signed_request(port: u16, nonce: &str) -> Request<Full<Bytes>> {
-    use base64::Engine as _;
-    use sha2::Digest as _;
-    let body: &'static [u8] = b"%PDF-1.7 fleet";
-    let authority = format!("localhost:{port}");
-    let digest = format!(
-        "sha-256=:{}:",
-        base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(body))
-    );
-    let headers = [("content-digest", digest.as_bytes())];
-    let parts = httpsig::RequestParts {
-        method: "POST",
-        scheme: "https",
-        authority: &authority,
-        path: "/signed/echo",
-        query: None,
-        headers: &headers,
-    };
-    let covered: Vec<httpsig::Component> = ["@method", "@target-uri", "content-digest"]
-        .iter()
-        .map(|c| c.parse().unwrap())
-        .collect();
-    let params = httpsig::SignatureParams {
-        created: Some(jiff::Timestamp::now().as_second()),
-        expires: None,
-        keyid: "fleet-app".to_owned(),
-        alg: true,
-        nonce: Some(nonce.to_owned()),
-        tag: None,
-    };
-    let sig = httpsig::sign(&parts, "sig1", &covered, &params, SEAL_KEY.as_bytes()).unwrap();
-    Request::post(format!("https://{authority}/signed/echo"))
-        .header("host", &authority)
-        .header("content-digest", &digest)
-        .header("signature-input", sig.signature_input)
-        .header("signature", sig.signature)
-        .body(Full::new(Bytes::from_static(body)))
-        .unwrap()
 }
 
 async fn upload(g: &GatewayProcess, size: usize) -> common::Answer {

@@ -246,3 +246,60 @@ pub async fn closed_port() -> SocketAddr {
     drop(l);
     addr
 }
+
+/// A loopback port nothing listens on (it was free a moment ago).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A POST of `body` to `path` on `port`, signed (RFC 9421, `hmac-sha256`) over method, target
+/// and `Content-Digest` with `key` (key id, secret), created now, with `nonce`.
+pub fn signed_post(
+    port: u16,
+    path: &str,
+    body: &'static [u8],
+    key: (&str, &str),
+    nonce: &str,
+) -> Request<Full<Bytes>> {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let authority = format!("localhost:{port}");
+    let digest = format!(
+        "sha-256=:{}:",
+        base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(body))
+    );
+    let headers = [("content-digest", digest.as_bytes())];
+    let parts = httpsig::RequestParts {
+        method: "POST",
+        scheme: "https",
+        authority: &authority,
+        path,
+        query: None,
+        headers: &headers,
+    };
+    let covered: Vec<httpsig::Component> = ["@method", "@target-uri", "content-digest"]
+        .iter()
+        .map(|c| c.parse().unwrap())
+        .collect();
+    let params = httpsig::SignatureParams {
+        created: Some(jiff::Timestamp::now().as_second()),
+        expires: None,
+        keyid: key.0.to_owned(),
+        alg: true,
+        nonce: Some(nonce.to_owned()),
+        tag: None,
+    };
+    let sig = httpsig::sign(&parts, "sig1", &covered, &params, key.1.as_bytes()).unwrap();
+    Request::post(format!("https://{authority}{path}"))
+        .header("host", &authority)
+        .header("content-type", "application/pdf")
+        .header("content-digest", &digest)
+        .header("signature-input", sig.signature_input)
+        .header("signature", sig.signature)
+        .body(Full::new(Bytes::from_static(body)))
+        .unwrap()
+}

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::Request;
-use http_body_util::{BodyExt, Empty, Full};
+use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -186,14 +186,7 @@ async fn connection(mut stream: TcpStream, mode: Arc<Mutex<Mode>>) {
     }
 }
 
-/// A loopback port nothing listens on (it was free a moment ago).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use crate::common::free_port;
 
 // === child processes ===
 
@@ -383,53 +376,6 @@ pub fn nonce() -> String {
         jiff::Timestamp::now().as_nanosecond(),
         N.fetch_add(1, Ordering::Relaxed)
     )
-}
-
-/// A POST of `body` to `path` on `port`, signed with [`SEAL_SECRET`] as `odentas-app` over
-/// method, target and `Content-Digest`, with `nonce`.
-pub fn signed_post(
-    port: u16,
-    path: &str,
-    body: &'static [u8],
-    nonce: &str,
-) -> Request<Full<Bytes>> {
-    use base64::Engine as _;
-    use sha2::Digest as _;
-    let authority = format!("localhost:{port}");
-    let digest = format!(
-        "sha-256=:{}:",
-        base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(body))
-    );
-    let headers = [("content-digest", digest.as_bytes())];
-    let parts = httpsig::RequestParts {
-        method: "POST",
-        scheme: "https",
-        authority: &authority,
-        path,
-        query: None,
-        headers: &headers,
-    };
-    let covered: Vec<httpsig::Component> = ["@method", "@target-uri", "content-digest"]
-        .iter()
-        .map(|c| c.parse().unwrap())
-        .collect();
-    let params = httpsig::SignatureParams {
-        created: Some(jiff::Timestamp::now().as_second()),
-        expires: None,
-        keyid: "odentas-app".to_owned(),
-        alg: true,
-        nonce: Some(nonce.to_owned()),
-        tag: None,
-    };
-    let sig = httpsig::sign(&parts, "sig1", &covered, &params, SEAL_SECRET.as_bytes()).unwrap();
-    Request::post(format!("https://{authority}{path}"))
-        .header("host", &authority)
-        .header("content-type", "application/pdf")
-        .header("content-digest", &digest)
-        .header("signature-input", sig.signature_input)
-        .header("signature", sig.signature)
-        .body(Full::new(Bytes::from_static(body)))
-        .unwrap()
 }
 
 /// Absolute paths into the test PKI for YAML written outside it.
