@@ -18,7 +18,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
 fi
 
-if ! python3 -c 'import zeep, fhir.resources, fhirpathpy, requests, requests_http_signature, rfc3161_client' 2>/dev/null; then
+if ! python3 -c 'import zeep, fhir.resources, fhirpathpy, requests, requests_http_signature, rfc3161_client, kubernetes_validate' 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
 fi
 
