@@ -43,7 +43,8 @@ CORE_DIR=$(mktemp -d "$CORE_TMP/gw-bench-core.XXXXXX")
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-log() { printf '== %s\n' "$*" >&2; }
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
 # --- 1. nginx ------------------------------------------------------------------------------
 if ! command -v nginx >/dev/null; then
@@ -66,25 +67,10 @@ NGINX=$(command -v nginx)
 # mid-edit and does not compile; the client (bench/loadgen) is then the working tree's, built
 # inside the export.
 log "building the documents client/core (loadgen) and the gateway (release, target dir $TARGET_DIR)"
-GW_SRC=$ROOT
-if [[ -n ${BENCH_GATEWAY_REV:-} ]]; then
-    GW_SRC="$TARGET_DIR/gateway-src-$BENCH_GATEWAY_REV"
-    if [[ ! -d $GW_SRC ]]; then
-        mkdir -p "$GW_SRC"
-        git -C "$ROOT" archive "$BENCH_GATEWAY_REV" | tar -x -C "$GW_SRC"
-        # See run.sh: the export must look newest to cargo, in its own target dir.
-        find "$GW_SRC" -type f -exec touch {} +
-    fi
-    rm -rf "$GW_SRC/bench/loadgen"
-    cp -r "$ROOT/bench/loadgen" "$GW_SRC/bench/loadgen"
-fi
-GW_TARGET=$TARGET_DIR${BENCH_GATEWAY_REV:+/export-$BENCH_GATEWAY_REV}
+export_gateway with-bench
 (cd "$GW_SRC" && CARGO_TARGET_DIR="$GW_TARGET" cargo build --release -q -p gateway)
 (cd "$GW_SRC" && CARGO_TARGET_DIR="$GW_TARGET" cargo build --release -q -p loadgen --bin documents)
-GW_DESC="$(git -C "$ROOT" rev-parse --short "${BENCH_GATEWAY_REV:-HEAD}")${BENCH_GATEWAY_REV:+ (exported)}"
-if [[ -z ${BENCH_GATEWAY_REV:-} && -n $(git -C "$ROOT" status --porcelain -- gateway mtls integrity demo-upstream) ]]; then
-    GW_DESC="$GW_DESC + uncommitted changes"
-fi
+describe_gateway gateway mtls integrity demo-upstream
 DOCS="$GW_TARGET/release/documents"
 GATEWAY="$GW_TARGET/release/gateway"
 

@@ -29,28 +29,15 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-log() { printf '== %s\n' "$*" >&2; }
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
 # --- 1. build ------------------------------------------------------------------------------
 log "building the gateway and loadgen's outbound (release, target dir $TARGET_DIR)"
-GW_SRC=$ROOT
-if [[ -n ${BENCH_GATEWAY_REV:-} ]]; then
-    GW_SRC="$TARGET_DIR/gateway-src-$BENCH_GATEWAY_REV"
-    if [[ ! -d $GW_SRC ]]; then
-        mkdir -p "$GW_SRC"
-        git -C "$ROOT" archive "$BENCH_GATEWAY_REV" | tar -x -C "$GW_SRC"
-        find "$GW_SRC" -type f -exec touch {} +   # see run.sh
-    fi
-    rm -rf "$GW_SRC/bench/loadgen"
-    cp -r "$ROOT/bench/loadgen" "$GW_SRC/bench/loadgen"
-fi
-GW_TARGET=$TARGET_DIR${BENCH_GATEWAY_REV:+/export-$BENCH_GATEWAY_REV}
+export_gateway with-bench
 (cd "$GW_SRC" && CARGO_TARGET_DIR="$GW_TARGET" cargo build --release -q -p gateway)
 (cd "$GW_SRC" && CARGO_TARGET_DIR="$GW_TARGET" cargo build --release -q -p loadgen --bin outbound)
-GW_DESC="$(git -C "$ROOT" rev-parse --short "${BENCH_GATEWAY_REV:-HEAD}")${BENCH_GATEWAY_REV:+ (exported)}"
-if [[ -z ${BENCH_GATEWAY_REV:-} && -n $(git -C "$ROOT" status --porcelain -- gateway mtls demo-upstream) ]]; then
-    GW_DESC="$GW_DESC + uncommitted changes"
-fi
+describe_gateway gateway mtls demo-upstream
 
 # --- 2. run ----------------------------------------------------------------------------------
 log "running (gateway on core $PROXY_CPU, outbound process on core $LOAD_CPU)"

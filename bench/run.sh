@@ -41,7 +41,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-log() { printf '== %s\n' "$*" >&2; }
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
 # --- 1. nginx ------------------------------------------------------------------------------
 if ! command -v nginx >/dev/null; then
@@ -58,26 +59,9 @@ NGINX=$(command -v nginx)
 # instead of the working tree, e.g. while the working tree is mid-edit and does not compile.
 log "building loadgen and gateway (release, target dir $TARGET_DIR)"
 (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release -q -p loadgen)
-GW_SRC=$ROOT
-if [[ -n ${BENCH_GATEWAY_REV:-} ]]; then
-    GW_SRC="$TARGET_DIR/gateway-src-$BENCH_GATEWAY_REV"
-    if [[ ! -d $GW_SRC ]]; then
-        mkdir -p "$GW_SRC"
-        git -C "$ROOT" archive "$BENCH_GATEWAY_REV" | tar -x -C "$GW_SRC"
-        # git archive keeps commit times: cargo (same target dir, location-independent hashes)
-        # would take newer artifacts of the working tree as fresh. Make the export newest.
-        find "$GW_SRC" -type f -exec touch {} +
-    fi
-fi
-# An exported commit gets its own target dir: cargo's hashes do not depend on the source path,
-# so artifacts of the export (touched newer) would otherwise pass for fresh builds of the
-# working tree, and a later run would silently measure the old code.
-GW_TARGET=$TARGET_DIR${BENCH_GATEWAY_REV:+/export-$BENCH_GATEWAY_REV}
+export_gateway
 (cd "$GW_SRC" && CARGO_TARGET_DIR="$GW_TARGET" cargo build --release -q -p gateway)
-GW_DESC="$(git -C "$ROOT" rev-parse --short "${BENCH_GATEWAY_REV:-HEAD}")${BENCH_GATEWAY_REV:+ (exported)}"
-if [[ -z ${BENCH_GATEWAY_REV:-} && -n $(git -C "$ROOT" status --porcelain -- gateway mtls) ]]; then
-    GW_DESC="$GW_DESC + uncommitted changes"
-fi
+describe_gateway gateway mtls
 LOADGEN="$TARGET_DIR/release/loadgen"
 GATEWAY="$GW_TARGET/release/gateway"
 

@@ -39,17 +39,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-log() { printf '== %s\n' "$*" >&2; }
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
 # --- 1. build ---------------------------------------------------------------------------------
 log "building gateway and loadgen (release, target dir $TARGET_DIR)"
 (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release -q -p gateway -p loadgen)
 GATEWAY="$TARGET_DIR/release/gateway"
 SOAK="$TARGET_DIR/release/soak"
-GW_DESC=$(git -C "$ROOT" rev-parse --short HEAD)
-if [[ -n $(git -C "$ROOT" status --porcelain -- gateway mtls adapters soap state) ]]; then
-    GW_DESC="$GW_DESC + uncommitted changes"
-fi
+describe_gateway gateway mtls adapters soap state
 
 # --- 2. free loopback ports, the configuration ---------------------------------------------
 # Bound all at once by the kernel (ephemeral range), so they differ from each other and from

@@ -1,0 +1,40 @@
+# Sourced by the bench scripts: which gateway sources to build and how to name them in a report.
+# Needs ROOT (the repository) and TARGET_DIR (the cargo target dir of the benches).
+
+log() { printf '== %s\n' "$*" >&2; }
+
+# export_gateway [with-bench]: sets GW_SRC (where to build the gateway from) and GW_TARGET (its
+# target dir). BENCH_GATEWAY_REV=<commit> builds that commit, exported with git archive, instead
+# of the working tree (e.g. while the working tree is mid-edit and does not compile); with
+# `with-bench`, the bench itself (bench/loadgen) is the working tree's, copied into the export.
+export_gateway() {
+    GW_SRC=$ROOT
+    if [[ -n ${BENCH_GATEWAY_REV:-} ]]; then
+        GW_SRC="$TARGET_DIR/gateway-src-$BENCH_GATEWAY_REV"
+        if [[ ! -d $GW_SRC ]]; then
+            mkdir -p "$GW_SRC"
+            git -C "$ROOT" archive "$BENCH_GATEWAY_REV" | tar -x -C "$GW_SRC"
+            # git archive keeps commit times: cargo (same target dir, location-independent
+            # hashes) would take newer artifacts of the working tree as fresh. Make the export
+            # newest.
+            find "$GW_SRC" -type f -exec touch {} +
+        fi
+        if [[ ${1:-} == with-bench ]]; then
+            rm -rf "$GW_SRC/bench/loadgen"
+            cp -r "$ROOT/bench/loadgen" "$GW_SRC/bench/loadgen"
+        fi
+    fi
+    # An exported commit gets its own target dir: cargo's hashes do not depend on the source
+    # path, so artifacts of the export (touched newer) would otherwise pass for fresh builds of
+    # the working tree, and a later run would silently measure the old code.
+    GW_TARGET=$TARGET_DIR${BENCH_GATEWAY_REV:+/export-$BENCH_GATEWAY_REV}
+}
+
+# describe_gateway crate…: sets GW_DESC, the commit measured, "+ uncommitted changes" when the
+# working tree changes one of the crates named (the ones the bench links or runs).
+describe_gateway() {
+    GW_DESC="$(git -C "$ROOT" rev-parse --short "${BENCH_GATEWAY_REV:-HEAD}")${BENCH_GATEWAY_REV:+ (exported)}"
+    if [[ -z ${BENCH_GATEWAY_REV:-} && -n $(git -C "$ROOT" status --porcelain -- "$@") ]]; then
+        GW_DESC="$GW_DESC + uncommitted changes"
+    fi
+}
