@@ -1,7 +1,7 @@
 //! Redis for production (issue 13): the state store over TLS with the test PKI (a client
 //! certificate when the server asks for one), and behind Redis Sentinel, where the master is
-//! killed mid-traffic, the sentinel promotes the replica, and the alert route works again
-//! without a restart, within a time measured here. Every server is started here on a free
+//! killed mid-traffic, the sentinel promotes the replica, and the alert route of a gateway
+//! process works again without a restart, within a time measured here. Every server is started here on a free
 //! loopback port and stopped by its PID.
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -12,20 +12,11 @@ mod fleet_support;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use alert_support::{Call, PARTNER_A, SECRET_A, post};
+use alert_support::{Call, SECRET_A, post};
 use fleet_support::Redis;
 
-/// A gateway with the alert route and the given `state:` block.
-async fn alert_gateway(state: &str, env: &[(&str, &str)]) -> gateway::Gateway {
-    let upstream = demo_upstream::spawn("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let yaml = format!(
-        r#"{listener}
-{state}
-upstreams:
-  demo: {{url: "http://{upstream}"}}
-routes:
+/// The alert route, in front of the upstream `demo`.
+const ALERT_ROUTE: &str = "routes:
   - name: aspone-alert
     path_prefix: /aspone/alert
     handler: aspone_alert
@@ -33,8 +24,16 @@ routes:
     allow_any_verified_client: true
     aspone_alert:
       partners:
-        - {{username: {PARTNER_A}, secret_env: HA_ALERT_SECRET}}
-"#,
+        - {username: portal-a, secret_env: HA_ALERT_SECRET}
+";
+
+/// A gateway (in this process) with the alert route and the given `state:` block.
+async fn alert_gateway(state: &str, env: &[(&str, &str)]) -> gateway::Gateway {
+    let upstream = demo_upstream::spawn("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let yaml = format!(
+        "{listener}\n{state}\nupstreams:\n  demo: {{url: \"http://{upstream}\"}}\n{ALERT_ROUTE}",
         listener = common::listener("required"),
     );
     let mut vars: HashMap<String, String> = env
@@ -140,12 +139,27 @@ async fn the_alert_route_survives_a_sentinel_failover_without_a_restart() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
+    // The gateway as a process of its own, as a fleet member runs.
     let state = format!(
         "state:\n  backend: redis\n  timeout: 300ms\n  sentinel:\n    addresses: [\"127.0.0.1:{}\"]\n    master_name: gateway\n",
         sentinel.port
     );
-    let g = alert_gateway(&state, &[]).await;
-    let addr = g.addr("edge").unwrap();
+    let dir = fleet_support::Scratch::new("sentinel");
+    let upstream = demo_upstream::spawn("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let config = dir.0.join("gateway.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "{listener}{state}upstreams:\n  demo: {{url: \"http://{upstream}\"}}\n{routes}",
+            listener = fleet_support::listener("required"),
+            routes = ALERT_ROUTE,
+        ),
+    )
+    .unwrap();
+    let g = fleet_support::GatewayProcess::run(&config, &[], &[("HA_ALERT_SECRET", SECRET_A)]);
+    let addr = g.edge;
     assert!(alert_ok(addr).await);
 
     // Traffic, then the master dies.
@@ -171,7 +185,10 @@ async fn the_alert_route_survives_a_sentinel_failover_without_a_restart() {
     for _ in 0..10 {
         assert!(alert_ok(addr).await);
     }
-    assert_eq!(readyz(&g).await.0, 200);
+    let (status, body) = tokio::task::spawn_blocking(move || g.admin_get("/readyz"))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
     // The figure the issue asks for, in the test's output (`-- --nocapture`).
     eprintln!(
         "sentinel failover: the alert route answered again {} ms after the master was killed \
