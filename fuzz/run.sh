@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every fuzz target (or those named) for SECONDS each, JOBS at a time, each in one
 # libFuzzer process, and prints a table of executions and findings; exits 1 if any target
-# found a crash (saved under artifacts/<target>/, replayed as the README says).
+# found a crash (saved under artifacts/<target>/, replayed as fuzz/README.md says).
 #
 #   fuzz/run.sh                          # every target, 600 s each, 2 at a time
 #   SECONDS_EACH=60 fuzz/run.sh envelope request_path

@@ -1,7 +1,7 @@
 //! `gateway demo` as a user runs it: the binary, called with the documentation's own commands
 //! (extracted from README.md and the route pages under docs/, so the manual cannot drift from
 //! what works). Each demo runs on its
-//! own free ports (`--ports-offset`, substituted into the README's commands too) with its own
+//! own free ports (`--ports-offset`, substituted into the documented commands too) with its own
 //! `TMPDIR`, so that a `gateway demo` running on the machine does not get in the way.
 //! Needs `curl`, `openssl` and `bash`, as the README does.
 #![allow(clippy::unwrap_used, missing_docs)]
@@ -65,7 +65,7 @@ impl Drop for Demo {
 }
 
 impl Demo {
-    /// The demo's port for the README's `port`.
+    /// The demo's port for the documented `port`.
     fn port(&self, port: u16) -> u16 {
         port + self.offset
     }
@@ -184,8 +184,8 @@ fn start_demo_at(binary: &Path, cwd: &Path, tmp: &Path) -> Demo {
     demo
 }
 
-/// The demo of the built binary, started from the repository root (where the README's relative
-/// `certs-test/pki` paths resolve).
+/// The demo of the built binary, started from the repository root (where the documented
+/// relative `certs-test/pki` paths resolve).
 fn start_demo(tmp: &Scratch) -> Demo {
     start_demo_at(
         Path::new(env!("CARGO_BIN_EXE_gateway")),
@@ -227,7 +227,7 @@ fn the_readme_calls_work_against_gateway_demo() {
     let demo = start_demo(&tmp);
     let edge = demo.port(8443);
 
-    // ASPOne alert service: the README's getAlertConfig call and its WSDL address.
+    // ASPOne alert service (docs/routes/aspone-alert.md): its getAlertConfig call and WSDL address.
     let out = demo.bash(&readme_block("PKI=certs-test/pki; SECRET=partner-a-secret"));
     assert!(
         out.contains("<responseType>SUCCESS</responseType>")
@@ -241,8 +241,8 @@ fn the_readme_calls_work_against_gateway_demo() {
         "{out}"
     );
 
-    // SAS FHIR flows: the README's whole block (searches, SOS, INT_R02 writes, INT_R03 to the
-    // demo's fake SAS).
+    // SAS FHIR flows (docs/routes/sas.md): the whole block (searches, SOS, INT_R02 writes,
+    // INT_R03 to the demo's fake SAS).
     let out = demo.bash(&readme_block("P=certs-test/pki\nSAS="));
     for expected in [
         r#""type":"searchset""#.to_owned(),
@@ -255,7 +255,7 @@ fn the_readme_calls_work_against_gateway_demo() {
     }
     assert!(!out.contains("OperationOutcome"), "{out}");
 
-    // Document exchanges: the README's block (upload, wrong digest, download, trail, verify).
+    // Document exchanges (docs/routes/documents.md): upload, wrong digest, download, trail, verify.
     let block = readme_block("P=certs-test/pki; DOC=");
     let out = demo.bash(&format!(
         "GATEWAY={}\n{block}",
@@ -271,7 +271,7 @@ fn the_readme_calls_work_against_gateway_demo() {
         assert!(out.contains(expected), "no `{expected}` in:\n{out}");
     }
 
-    // The sealing service: the README's signed request, then its replay.
+    // The sealing service (docs/routes/sealing.md): the signed request, then its replay.
     let out = demo.bash(&readme_block("P=certs-test/pki; KEY="));
     assert!(out.contains("sealed by the demo token"), "{out}");
     assert!(

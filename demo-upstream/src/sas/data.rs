@@ -1,6 +1,6 @@
 //! The demo's practitioners, places, CPTS and SOS associations, and their slot pattern.
 //!
-//! Besides the README's three named practitioners, the demo holds one practitioner per input
+//! Besides the three practitioners named in docs/routes/sas.md, the demo holds one practitioner per input
 //! the ANS SAS test kit asks the vendor for ([`KIT_ONE_PLACE`], [`KIT_TWO_PLACES`],
 //! [`KIT_MULTI_CPTS`], [`KIT_TOGETHER`]; `docs/ans-kit.md`, "The data to give the kit"), so
 //! that an operator can rehearse the recette connectée on `gateway demo`.
