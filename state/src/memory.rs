@@ -22,7 +22,15 @@ struct ExpiringMap<V> {
     by_expiry: BTreeMap<(Instant, u64), Arc<str>>,
     capacity: usize,
     next_seq: u64,
+    /// What the map holds, for the operator's warning.
+    what: &'static str,
+    /// Entries forgotten before their deadline since the last warning, and when it was given.
+    forgotten: u64,
+    warned: Option<Instant>,
 }
+
+/// At most one "table full" warning a minute per map: under sustained load every insert evicts.
+const WARNING_INTERVAL: Duration = Duration::from_secs(60);
 
 #[derive(Debug)]
 struct Entry<V> {
@@ -32,12 +40,15 @@ struct Entry<V> {
 }
 
 impl<V> ExpiringMap<V> {
-    fn new(capacity: usize) -> Self {
+    fn new(capacity: usize, what: &'static str) -> Self {
         Self {
             entries: HashMap::new(),
             by_expiry: BTreeMap::new(),
             capacity: capacity.max(1),
             next_seq: 0,
+            what,
+            forgotten: 0,
+            warned: None,
         }
     }
 
@@ -65,6 +76,21 @@ impl<V> ExpiringMap<V> {
                 break;
             };
             self.entries.remove(&oldest);
+            // Expired entries were purged above: this one was still live.
+            self.forgotten += 1;
+        }
+        if self.forgotten > 0 && self.warned.is_none_or(|at| now >= at + WARNING_INTERVAL) {
+            // For nonces this is a hole in replay protection: a replay of a forgotten nonce,
+            // still inside its window, would be accepted. The operator must know.
+            tracing::warn!(
+                table = self.what,
+                capacity = self.capacity,
+                forgotten = self.forgotten,
+                "state table full: entries still inside their lifetime were forgotten (a replay \
+                 of a forgotten nonce would not be seen); raise state.max_entries or use Redis"
+            );
+            self.forgotten = 0;
+            self.warned = Some(now);
         }
         // A TTL too large for `Instant` means "as long as the process lives".
         let deadline = now
@@ -148,9 +174,9 @@ impl MemoryStore {
     pub fn new(capacity: usize) -> Self {
         Self {
             inner: Mutex::new(Tables {
-                nonces: ExpiringMap::new(capacity),
-                failures: ExpiringMap::new(capacity),
-                quotas: ExpiringMap::new(capacity),
+                nonces: ExpiringMap::new(capacity, "nonces"),
+                failures: ExpiringMap::new(capacity, "login failures"),
+                quotas: ExpiringMap::new(capacity, "quotas"),
             }),
         }
     }
@@ -377,6 +403,30 @@ impl StateStore for MemoryStore {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn forgetting_live_entries_warns_at_most_once_a_minute() {
+        let mut map = ExpiringMap::new(2, "nonces");
+        let now = Instant::now();
+        let ttl = Duration::from_secs(300);
+        map.insert("a", (), ttl, now);
+        map.insert("b", (), ttl, now);
+        assert!(map.warned.is_none(), "nothing forgotten yet");
+        // A third live entry: "a" is forgotten inside its lifetime, and the operator warned.
+        map.insert("c", (), ttl, now);
+        assert_eq!((map.warned, map.forgotten), (Some(now), 0));
+        // More within the minute are counted for the next warning, not warned one by one.
+        map.insert("d", (), ttl, now + Duration::from_secs(1));
+        assert_eq!((map.warned, map.forgotten), (Some(now), 1));
+        let later = now + WARNING_INTERVAL + Duration::from_secs(1);
+        map.insert("e", (), ttl, later);
+        assert_eq!((map.warned, map.forgotten), (Some(later), 0));
+        // Expired entries are purged, not forgotten: no warning for them.
+        let mut map = ExpiringMap::new(1, "nonces");
+        map.insert("x", (), Duration::from_secs(1), now);
+        map.insert("y", (), ttl, now + Duration::from_secs(2));
+        assert!(map.warned.is_none());
+    }
 
     #[test]
     fn full_table_evicts_the_entry_closest_to_expiry() {
