@@ -93,6 +93,8 @@ struct Figure {
     name: &'static str,
     calls: Calls,
     gateway_cpu: f64,
+    /// This process: the load generator and the demo upstream.
+    client_cpu: f64,
     redis_cpu: f64,
     redis_commands_per_call: f64,
 }
@@ -154,34 +156,38 @@ async fn bench(args: Args) -> Result<(), BoxError> {
             serde_json::json!({"figure": f.name, "connections": args.connections,
                 "calls": f.calls.count, "errors": f.calls.errors, "rate": f.calls.rate(measured),
                 "p50_ms": ms(f.calls.pct(50.0)), "p99_ms": ms(f.calls.pct(99.0)),
-                "gateway_cpu": f.gateway_cpu, "redis_cpu": f.redis_cpu,
+                "gateway_cpu": f.gateway_cpu, "client_cpu": f.client_cpu, "redis_cpu": f.redis_cpu,
                 "redis_commands_per_call": f.redis_commands_per_call})
         )?;
     }
     writeln!(
         out,
-        "\n| alert getAlertConfig, {} connections | calls/s | p50 (ms) | p99 (ms) | errors | gateway CPU (cores) | Redis CPU (cores) | Redis commands/call |",
+        "\n| alert getAlertConfig, {} connections | calls/s | p50 (ms) | p99 (ms) | errors | gateway CPU (cores) | client + upstream CPU | Redis CPU (cores) | Redis µs/call | Redis commands/call |",
         args.connections
     )?;
-    writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|")?;
+    writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
     for f in [&one, &two] {
         writeln!(
             out,
-            "| {} | {:.0} | {:.2} | {:.2} | {} | {:.2} | {:.3} | {:.1} |",
+            "| {} | {:.0} | {:.2} | {:.2} | {} | {:.2} | {:.2} | {:.3} | {:.1} | {:.1} |",
             f.name,
             f.calls.rate(measured),
             ms(f.calls.pct(50.0)),
             ms(f.calls.pct(99.0)),
             f.calls.errors,
             f.gateway_cpu,
+            f.client_cpu,
             f.redis_cpu,
+            f.redis_cpu * 1e6 / f.calls.rate(measured),
             f.redis_commands_per_call
         )?;
     }
     writeln!(
         out,
-        "\ntwo / one: {:.2}x",
-        two.calls.rate(measured) / one.calls.rate(measured)
+        "\ntwo / one: {:.2}x; Redis alone would serve about {:.0} calls/s on one core ({:.1}x one instance)",
+        two.calls.rate(measured) / one.calls.rate(measured),
+        two.calls.rate(measured) / two.redis_cpu,
+        two.calls.rate(measured) / two.redis_cpu / one.calls.rate(measured)
     )?;
     Ok(())
 }
@@ -282,22 +288,30 @@ async fn measure(
             .iter()
             .map(|(_, pid)| cpu_seconds(*pid, clk_tck))
             .sum();
+        let me = std::process::id();
+        let m0 = cpu_seconds(me, clk_tck);
         let (r0, c0) = (redis.cpu(), redis.info("total_commands_processed"));
         tokio::time::sleep(measured).await;
         let cpu1: f64 = targets
             .iter()
             .map(|(_, pid)| cpu_seconds(*pid, clk_tck))
             .sum();
+        let m1 = cpu_seconds(me, clk_tck);
         let (r1, c1) = (redis.cpu(), redis.info("total_commands_processed"));
         let secs = measured.as_secs_f64();
-        ((cpu1 - cpu0) / secs, (r1 - r0) / secs, c1 - c0)
+        (
+            (cpu1 - cpu0) / secs,
+            (m1 - m0) / secs,
+            (r1 - r0) / secs,
+            c1 - c0,
+        )
     };
     let load = run(args.connections, warmup, measured, || {
         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (addr, _) = targets[i % targets.len()];
         Box::pin(gateway_worker(addr, Arc::clone(tls), false))
     });
-    let (calls, (gateway_cpu, redis_cpu, commands)) = tokio::join!(load, probe);
+    let (calls, (gateway_cpu, client_cpu, redis_cpu, commands)) = tokio::join!(load, probe);
     let calls = calls?;
     #[allow(clippy::cast_precision_loss)]
     let per_call = commands / calls.count.max(1) as f64;
@@ -305,6 +319,7 @@ async fn measure(
         name,
         calls,
         gateway_cpu,
+        client_cpu,
         redis_cpu,
         redis_commands_per_call: per_call,
     })
