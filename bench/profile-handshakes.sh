@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Where a full mTLS handshake's CPU goes in the gateway (issue 16, item 2): the release gateway
+# on core 0 (one worker thread, access log at info), loadgen's full handshakes (no resumption,
+# one GET each) from core 1, `perf record -e cpu-clock` on the gateway for SECONDS_PROFILED, then
+# the samples grouped: RSA, X25519, SHA-2/HMAC, AES-GCM, webpki, rustls, libc, kernel, the rest.
+# Hardware counters are not available on this VM; cpu-clock sampling is.
+#
+#   bench/profile-handshakes.sh            # needs perf (linux-perf), taskset
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-bench}
+SECONDS_PROFILED=${SECONDS_PROFILED:-10}
+PKI="$ROOT/certs-test/pki"
+TMP=$(mktemp -d /tmp/gw-profile.XXXXXX)
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; echo "perf.data and logs in $TMP" >&2' EXIT
+
+log "building the gateway and loadgen (release, debug info kept)"
+export_gateway with-bench
+(cd "$GW_SRC" && CARGO_TARGET_DIR="$GW_TARGET" cargo build --release -q -p gateway -p loadgen)
+describe_gateway gateway mtls
+B="$GW_TARGET/release"
+read -r GW_PORT UP_PORT ADMIN_PORT < <(python3 -c 'import socket
+s=[socket.socket() for _ in range(3)]
+[x.bind(("127.0.0.1",0)) for x in s]
+print(*[x.getsockname()[1] for x in s])')
+cat >"$TMP/gateway.yaml" <<YAML
+listeners:
+  - name: bench
+    bind: 127.0.0.1:$GW_PORT
+    tls:
+      cert: $PKI/server.pem
+      key: $PKI/server.key
+      session_cache_size: 0
+      client_auth: {mode: required, trust_anchors: [$PKI/ca-bundle.pem]}
+    max_connections: 4096
+    max_connections_per_address: 4096
+clients:
+  sas-recette: {cn: sas-agregateur-recette, ou: "499700234190004"}
+upstreams:
+  bench: {url: "http://127.0.0.1:$UP_PORT"}
+routes:
+  - {name: sas-bench, path_prefix: /sas, handler: proxy, upstream: bench, allowed_clients: [sas-recette]}
+admin: {bind: "127.0.0.1:$ADMIN_PORT"}
+logging: {format: json, level: info}
+YAML
+taskset -c 1 "$B/loadgen" upstream --bind "127.0.0.1:$UP_PORT" >"$TMP/upstream.log" 2>&1 &
+PIDS+=($!)
+TOKIO_WORKER_THREADS=1 taskset -c 0 "$B/gateway" run --config "$TMP/gateway.yaml" >"$TMP/gateway.log" 2>&1 &
+GW=$!
+PIDS+=("$GW")
+sleep 1.5
+taskset -c 1 "$B/loadgen" handshakes --concurrency 16 --no-verify-server --target "127.0.0.1:$GW_PORT" \
+    --path /sas/bench --duration "$((SECONDS_PROFILED + 4))s" --ca "$PKI/ca-bundle.pem" \
+    --cert "$PKI/clients/sas-recette.pem" --key "$PKI/clients/sas-recette.key" \
+    --server-name localhost >"$TMP/handshakes.out" 2>&1 &
+LG=$!
+sleep 2
+perf record -q -e cpu-clock -F 1999 -g -o "$TMP/perf.data" -p "$GW" -- sleep "$SECONDS_PROFILED" 2>/dev/null
+wait "$LG"
+
+echo "Gateway: $GW_DESC (release, one worker thread on core 0; loadgen on core 1)."
+tail -n1 "$TMP/handshakes.out"
+echo
+echo "| where | share of the gateway's CPU |"
+echo "|---|---:|"
+perf report -i "$TMP/perf.data" --no-children --sort dso,symbol --stdio -g none 2>/dev/null |
+    grep -E '^\s+[0-9.]+%' | awk '{
+        p = $1; sub("%", "", p); dso = $2; sym = $4
+        c = "the rest of the gateway (rustls state machine, hyper, tokio, routing, access log)"
+        if (dso ~ /kernel/) c = "kernel (TCP accept/close, syscalls, scheduling)"
+        else if (sym ~ /rsaz|bn_|BN_|RSA|mont|mod_exp|extract_multiplier/) c = "RSA-2048 (aws-lc bignum)"
+        else if (sym ~ /x25519|curve25519/) c = "X25519"
+        else if (sym ~ /sha512|sha256|SHA|hmac|HMAC/) c = "SHA-2 / HMAC (transcript, HKDF)"
+        else if (sym ~ /aes|gcm|GCM|AES/) c = "AES-GCM"
+        else if (dso ~ /libc/) c = "libc (malloc, memcpy)"
+        else if (sym ~ /webpki|der::|x509|untrusted/) c = "webpki / certificate parsing"
+        else if (sym ~ /rustls/) c = "rustls"
+        share[c] += p
+    } END { for (k in share) printf "| %s | %.1f %% |\n", k, share[k] }' | sort -t'|' -k3 -rn
