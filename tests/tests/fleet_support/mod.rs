@@ -15,13 +15,13 @@ use std::time::{Duration, Instant};
 /// arguments after `gateway`, separated by `\u{1f}`.
 const CHILD_ARGS: &str = "FLEET_GATEWAY_ARGS";
 
-/// The entry point of a gateway process: a test that does nothing unless [`CHILD_ARGS`] is set,
-/// and then runs `gateway` with those arguments and exits with its code.
+/// The entry point of a gateway process: run by [`GatewayProcess::run`] only (ignored in a
+/// normal run, where it would be a test asserting nothing), it runs `gateway` with the
+/// arguments in [`CHILD_ARGS`] and exits with its code.
 #[test]
+#[ignore = "the entry point of the gateway processes the fleet tests start"]
 fn gateway_process() {
-    let Ok(args) = std::env::var(CHILD_ARGS) else {
-        return;
-    };
+    let args = std::env::var(CHILD_ARGS).expect("started by GatewayProcess::run");
     let argv = std::iter::once("gateway".to_owned())
         .chain(args.split('\u{1f}').map(str::to_owned))
         .collect::<Vec<_>>();
@@ -78,16 +78,12 @@ pub struct Redis {
 }
 
 impl Redis {
-    /// A Redis server; `extra` are more `--option value` arguments.
-    pub fn start(extra: &[&str]) -> Self {
-        let port = free_port();
-        let dir = Scratch::new(&format!("redis-{port}"));
+    /// `redis-server` with `args`, working in `dir`, once something accepts connections on
+    /// `port` (where `args` make it listen).
+    fn spawn(port: u16, dir: Scratch, args: &[&str]) -> Self {
         let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(&dir.0)
-            .args(extra)
+            .args(args)
+            .current_dir(&dir.0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -96,51 +92,63 @@ impl Redis {
         Self { port, child, dir }
     }
 
+    /// A Redis server; `extra` are more `--option value` arguments.
+    pub fn start(extra: &[&str]) -> Self {
+        let port = free_port().to_string();
+        let mut args = vec![
+            "--port",
+            &port,
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            ".",
+        ];
+        args.extend_from_slice(extra);
+        let dir = Scratch::new(&format!("redis-{port}"));
+        Self::spawn(port.parse().unwrap(), dir, &args)
+    }
+
     /// A Redis server speaking TLS only, on its `port`, with `tls` options (`--tls-cert-file …`).
     pub fn start_tls(tls: &[&str]) -> Self {
-        let port = free_port();
+        let port = free_port().to_string();
+        let mut args = vec![
+            "--port",
+            "0",
+            "--tls-port",
+            &port,
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            ".",
+        ];
+        args.extend_from_slice(tls);
         let dir = Scratch::new(&format!("redis-tls-{port}"));
-        let child = Command::new("redis-server")
-            .args(["--port", "0", "--tls-port", &port.to_string()])
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(&dir.0)
-            .args(tls)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server (apt install redis-server)");
-        wait_for_port(port, Duration::from_secs(10));
-        Self { port, child, dir }
+        Self::spawn(port.parse().unwrap(), dir, &args)
     }
 
     /// A sentinel watching `master_port` as `name`, with a quorum of 1 and short timers, so
     /// that a failover starts half a second after the master stops answering.
     pub fn sentinel(name: &str, master_port: u16) -> Self {
         let port = free_port();
+        let conf = format!(
+            "port {port}\nbind 127.0.0.1\ndir .\n\
+             sentinel monitor {name} 127.0.0.1 {master_port} 1\n\
+             sentinel down-after-milliseconds {name} 500\n\
+             sentinel failover-timeout {name} 3000\n\
+             sentinel parallel-syncs {name} 1\n"
+        );
         let dir = Scratch::new(&format!("sentinel-{port}"));
-        let conf = dir.0.join("sentinel.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "port {port}\nbind 127.0.0.1\ndir {dir}\n\
-                 sentinel monitor {name} 127.0.0.1 {master_port} 1\n\
-                 sentinel down-after-milliseconds {name} 500\n\
-                 sentinel failover-timeout {name} 3000\n\
-                 sentinel parallel-syncs {name} 1\n",
-                dir = dir.0.display()
-            ),
-        )
-        .unwrap();
-        let child = Command::new("redis-server")
-            .arg(&conf)
-            .arg("--sentinel")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server --sentinel");
-        wait_for_port(port, Duration::from_secs(10));
-        Self { port, child, dir }
+        // Relative to the working directory: the sentinel rewrites its file there.
+        std::fs::write(dir.0.join("sentinel.conf"), conf).unwrap();
+        Self::spawn(port, dir, &["sentinel.conf", "--sentinel"])
     }
 
     pub fn url(&self) -> String {
@@ -186,7 +194,12 @@ impl GatewayProcess {
         args.push(config.display().to_string());
         args.extend(extra.iter().map(|s| (*s).to_owned()));
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "fleet_support::gateway_process", "--nocapture"])
+            .args([
+                "--exact",
+                "fleet_support::gateway_process",
+                "--ignored",
+                "--nocapture",
+            ])
             .args(["--test-threads", "1"])
             .env(CHILD_ARGS, args.join("\u{1f}"))
             .envs(env.iter().copied())
