@@ -38,3 +38,13 @@ describe_gateway() {
         GW_DESC="$GW_DESC + uncommitted changes"
     fi
 }
+
+# free_ports N: N free loopback ports, bound all at once by the kernel (ephemeral range), so
+# they differ from each other and from the demo's fixed ports.
+free_ports() {
+    python3 -c 'import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in socks])' "$1"
+}

@@ -23,10 +23,7 @@ export_gateway with-bench
 (cd "$GW_SRC" && CARGO_TARGET_DIR="$GW_TARGET" cargo build --release -q -p gateway -p loadgen)
 describe_gateway gateway mtls
 B="$GW_TARGET/release"
-read -r GW_PORT UP_PORT ADMIN_PORT < <(python3 -c 'import socket
-s=[socket.socket() for _ in range(3)]
-[x.bind(("127.0.0.1",0)) for x in s]
-print(*[x.getsockname()[1] for x in s])')
+read -r GW_PORT UP_PORT ADMIN_PORT < <(free_ports 3)
 cat >"$TMP/gateway.yaml" <<YAML
 listeners:
   - name: bench

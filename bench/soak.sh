@@ -50,16 +50,7 @@ SOAK="$TARGET_DIR/release/soak"
 describe_gateway gateway mtls adapters soap state
 
 # --- 2. free loopback ports, the configuration ---------------------------------------------
-# Bound all at once by the kernel (ephemeral range), so they differ from each other and from
-# the demo's fixed ports.
-read -r UP_PORT GW_PORT ADMIN_PORT < <(python3 - <<'EOF'
-import socket
-socks = [socket.socket() for _ in range(3)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in socks])
-EOF
-)
+read -r UP_PORT GW_PORT ADMIN_PORT < <(free_ports 3)
 
 cat >"$TMP/gateway.yaml" <<EOF
 # Written by bench/soak.sh: the demo's edge listener (optional client auth, the test PKI's CRL),

@@ -30,6 +30,7 @@ mod support;
 
 use support::BoxError;
 use support::soap_load::{LOGIN, PARTNER, PASSWORD, SECRET, Worker, gateway_worker, run};
+use support::stats::ms;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -127,10 +128,6 @@ async fn bench(args: Args) -> Result<(), BoxError> {
     )?;
     gateway.shutdown().await;
     Ok(())
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 // === direct REST calls ===

@@ -25,6 +25,7 @@ mod support;
 use support::BoxError;
 use support::process::{GatewayProcess, Launch, cpu_seconds, free_port};
 use support::soap_load::{Calls, PARTNER, SECRET, gateway_worker, run};
+use support::stats::ms;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -190,10 +191,6 @@ async fn bench(args: Args) -> Result<(), BoxError> {
         two.calls.rate(measured) / two.redis_cpu / one.calls.rate(measured)
     )?;
     Ok(())
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 async fn wait_port(port: u16) -> Result<(), BoxError> {
