@@ -46,14 +46,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use bytes::Bytes;
 use clap::{Parser, Subcommand};
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 use rustls_pki_types::ServerName;
-use sha1::{Digest as _, Sha1};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
@@ -61,14 +59,7 @@ use tokio::net::TcpStream;
 mod support;
 
 use support::BoxError;
-
-/// The demo upstream's alert partner, its WS-Security secret, and a primary account of it
-/// (`demo-upstream/src/alert/data.rs`).
-const NS: &str = "http://www.cegedim.com/aspone/mb/webservices";
-const PARTNER: &str = "portal-a";
-const SECRET: &str = "partner-a-secret";
-const LOGIN: &str = "CPT01";
-const PASSWORD: &str = "Primary-01-pass";
+use support::soap_load::{NS, envelope};
 
 /// First unexpected-error messages kept per class.
 const KEEP_MESSAGES: usize = 5;
@@ -574,26 +565,10 @@ fn sas_search_path() -> Result<String, BoxError> {
     ))
 }
 
-/// A request as a portal builds it: fresh 16-byte nonce, Created now, PasswordDigest
-/// (the same as `bin/alert.rs`).
+/// `getAlertConfig` as a portal sends it (`support::soap_load::envelope`: a fresh nonce,
+/// Created now, PasswordDigest).
 fn alert_envelope(counter: u64) -> String {
-    let mut nonce = counter.to_le_bytes().to_vec();
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let now_ns = jiff::Timestamp::now().as_nanosecond() as u64;
-    nonce.extend_from_slice(&now_ns.to_le_bytes());
-    let created = jiff::Timestamp::now()
-        .strftime("%Y-%m-%dT%H:%M:%S.%3fZ")
-        .to_string();
-    let mut h = Sha1::new();
-    h.update(&nonce);
-    h.update(created.as_bytes());
-    h.update(SECRET.as_bytes());
-    let b64 = base64::engine::general_purpose::STANDARD;
-    format!(
-        r#"<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:a="{NS}" xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd" xmlns:wsu="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"><soapenv:Header><a:serviceVersion>1.1</a:serviceVersion><a:context><a:user><a:login>{LOGIN}</a:login><a:password>{PASSWORD}</a:password></a:user></a:context><wsse:Security soapenv:mustUnderstand="1"><wsse:UsernameToken><wsse:Username>{PARTNER}</wsse:Username><wsse:Password Type="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest">{}</wsse:Password><wsse:Nonce EncodingType="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary">{}</wsse:Nonce><wsu:Created>{created}</wsu:Created></wsse:UsernameToken></wsse:Security></soapenv:Header><soapenv:Body><a:getAlertConfig xmlns:a="{NS}"/></soapenv:Body></soapenv:Envelope>"#,
-        b64.encode(h.finalize()),
-        b64.encode(&nonce),
-    )
+    envelope(counter, &format!(r#"<a:getAlertConfig xmlns:a="{NS}"/>"#))
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

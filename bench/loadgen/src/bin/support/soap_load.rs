@@ -15,6 +15,8 @@ use sha1::{Digest as _, Sha1};
 
 use super::BoxError;
 
+/// The demo upstream's alert partner, its WS-Security secret, and a primary account of it
+/// (`demo-upstream/src/alert/data.rs`).
 pub(crate) const NS: &str = "http://www.cegedim.com/aspone/mb/webservices";
 pub(crate) const PARTNER: &str = "portal-a";
 pub(crate) const SECRET: &str = "partner-a-secret";
