@@ -1,6 +1,6 @@
 //! Signed requests (RFC 9421, hmac-sha256) as a route's caller authentication: accepted when
 //! whole, and each refusal class named in a 401 problem+json, replays refused across two
-//! instances sharing Redis. The requests are signed here with the project's `httpsig::sign`;
+//! instances sharing Redis. The requests are signed with `common::signed_request` (the project's `httpsig::sign`);
 //! `signed_requests_python.rs` signs with an outside implementation.
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -48,14 +48,6 @@ async fn gateway(state: &str) -> gateway::Gateway {
     start_with_env(&yaml(upstream, state), &env).await
 }
 
-struct Signing<'a> {
-    key: &'a str,
-    keyid: &'a str,
-    created: i64,
-    nonce: Option<String>,
-    path: &'a str,
-}
-
 fn now() -> i64 {
     jiff::Timestamp::now().as_second()
 }
@@ -78,50 +70,14 @@ fn good() -> Signing<'static> {
     }
 }
 
-/// A POST of `body`, signed as `s` says, carrying the digest of `digest_of`.
+/// A POST of `body` to `/signed`, signed as `s` says, carrying the digest of `digest_of`.
 fn signed(
     port: u16,
     s: &Signing<'_>,
     body: &'static [u8],
     digest_of: &[u8],
 ) -> Request<Full<Bytes>> {
-    use base64::Engine as _;
-    use sha2::Digest as _;
-    let authority = format!("localhost:{port}");
-    let digest = format!(
-        "sha-256=:{}:",
-        base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(digest_of))
-    );
-    let headers = [("content-digest", digest.as_bytes())];
-    let parts = httpsig::RequestParts {
-        method: "POST",
-        scheme: "https",
-        authority: &authority,
-        path: s.path,
-        query: None,
-        headers: &headers,
-    };
-    let covered: Vec<httpsig::Component> = ["@method", "@target-uri", "content-digest"]
-        .iter()
-        .map(|c| c.parse().unwrap())
-        .collect();
-    let params = httpsig::SignatureParams {
-        created: Some(s.created),
-        expires: None,
-        keyid: s.keyid.to_owned(),
-        alg: true,
-        nonce: s.nonce.clone(),
-        tag: None,
-    };
-    let sig = httpsig::sign(&parts, "sig1", &covered, &params, s.key.as_bytes()).unwrap();
-    Request::post(format!("https://{authority}/signed"))
-        .header("host", &authority)
-        .header("content-type", "application/pdf")
-        .header("content-digest", &digest)
-        .header("signature-input", sig.signature_input)
-        .header("signature", sig.signature)
-        .body(Full::new(Bytes::from_static(body)))
-        .unwrap()
+    signed_request(port, "/signed", s, body, digest_of)
 }
 
 async fn refused(addr: std::net::SocketAddr, req: Request<Full<Bytes>>, slug: &str) {

@@ -256,8 +256,19 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// A POST of `body` to `path` on `port`, signed (RFC 9421, `hmac-sha256`) over method, target
-/// and `Content-Digest` with `key` (key id, secret), created now, with `nonce`.
+/// How a test signs a request (RFC 9421, `hmac-sha256`, over method, target and
+/// `Content-Digest`); tests that expect a refusal change one field.
+pub struct Signing<'a> {
+    pub key: &'a str,
+    pub keyid: &'a str,
+    pub created: i64,
+    pub nonce: Option<String>,
+    /// The path the signature covers (the request's own, unless a test wants a mismatch).
+    pub path: &'a str,
+}
+
+/// A POST of `body` to `path` on `port`, signed with `key` (key id, secret), created now, with
+/// `nonce`.
 pub fn signed_post(
     port: u16,
     path: &str,
@@ -265,19 +276,38 @@ pub fn signed_post(
     key: (&str, &str),
     nonce: &str,
 ) -> Request<Full<Bytes>> {
+    let signing = Signing {
+        key: key.1,
+        keyid: key.0,
+        created: jiff::Timestamp::now().as_second(),
+        nonce: Some(nonce.to_owned()),
+        path,
+    };
+    signed_request(port, path, &signing, body, body)
+}
+
+/// A POST of `body` to `path` on `port`, signed as `s` says, carrying the `Content-Digest` of
+/// `digest_of`.
+pub fn signed_request(
+    port: u16,
+    path: &str,
+    s: &Signing<'_>,
+    body: &'static [u8],
+    digest_of: &[u8],
+) -> Request<Full<Bytes>> {
     use base64::Engine as _;
     use sha2::Digest as _;
     let authority = format!("localhost:{port}");
     let digest = format!(
         "sha-256=:{}:",
-        base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(body))
+        base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(digest_of))
     );
     let headers = [("content-digest", digest.as_bytes())];
     let parts = httpsig::RequestParts {
         method: "POST",
         scheme: "https",
         authority: &authority,
-        path,
+        path: s.path,
         query: None,
         headers: &headers,
     };
@@ -286,14 +316,14 @@ pub fn signed_post(
         .map(|c| c.parse().unwrap())
         .collect();
     let params = httpsig::SignatureParams {
-        created: Some(jiff::Timestamp::now().as_second()),
+        created: Some(s.created),
         expires: None,
-        keyid: key.0.to_owned(),
+        keyid: s.keyid.to_owned(),
         alg: true,
-        nonce: Some(nonce.to_owned()),
+        nonce: s.nonce.clone(),
         tag: None,
     };
-    let sig = httpsig::sign(&parts, "sig1", &covered, &params, key.1.as_bytes()).unwrap();
+    let sig = httpsig::sign(&parts, "sig1", &covered, &params, s.key.as_bytes()).unwrap();
     Request::post(format!("https://{authority}{path}"))
         .header("host", &authority)
         .header("content-type", "application/pdf")
