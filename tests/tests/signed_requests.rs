@@ -1,7 +1,8 @@
 //! Signed requests (RFC 9421, hmac-sha256) as a route's caller authentication: accepted when
 //! whole, and each refusal class named in a 401 problem+json, replays refused across two
 //! instances sharing Redis. The requests are signed with `common::signed_request` (the
-//! project's `httpsig::sign`); `sealing_python.rs` signs with an outside implementation (`requests-http-signature`).
+//! project's `httpsig::sign`); `sealing_python.rs` signs with an outside implementation
+//! (`requests-http-signature`).
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod common;
