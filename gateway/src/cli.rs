@@ -283,7 +283,7 @@ pub(crate) fn serve(
             return ExitCode::from(EX_UNAVAILABLE);
         }
     };
-    runtime.block_on(async move {
+    let code = runtime.block_on(async move {
         if let Some(demo) = demo
             && let Err(e) = start_demo_services(demo).await
         {
@@ -310,7 +310,10 @@ pub(crate) fn serve(
         }
         crate::signals::run_until_stopped(gateway).await;
         ExitCode::SUCCESS
-    })
+    });
+    // The last lines (the shutdown's) may still wait in the log writer's batch.
+    crate::telemetry::flush_logs();
+    code
 }
 
 #[cfg(test)]

@@ -10,6 +10,9 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use crate::config::{LogFormat, LoggingSettings};
 use crate::problem::{Fault, GatewayError};
 
+mod json_line;
+mod log_writer;
+
 static PROMETHEUS: OnceLock<PrometheusHandle> = OnceLock::new();
 
 /// Installs the process-wide Prometheus recorder once and returns its handle. Several gateways in
@@ -62,25 +65,26 @@ fn spawn_upkeep(handle: PrometheusHandle) {
 
 /// Installs the global tracing subscriber. Returns false when one was already installed.
 ///
-/// Logs go to standard output, with ANSI colours only when it is a terminal: a file, a pipe or
-/// a journal gets plain text.
+/// Logs go to standard output, in batches written by a thread of their own (see
+/// [`log_writer`]; [`flush_logs`] before exiting), with ANSI colours only when it is a terminal:
+/// a file, a pipe or a journal gets plain text.
 pub fn init_logging(settings: &LoggingSettings) -> bool {
     use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_new(&settings.level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stdout)
+        .with_writer(log_writer::stdout())
         .with_ansi(std::io::stdout().is_terminal());
     match settings.format {
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .try_init()
-            .is_ok(),
+        LogFormat::Json => builder.event_format(json_line::JsonLine).try_init().is_ok(),
         LogFormat::Human => builder.try_init().is_ok(),
     }
+}
+
+/// Writes the log lines still waiting in memory. Called before the process exits.
+pub(crate) fn flush_logs() {
+    log_writer::stdout().flush();
 }
 
 /// One request's outcome, for the access log and the request metrics.

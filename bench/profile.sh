@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
-# Where a full mTLS handshake's CPU goes in the gateway (issue 16, item 2): the release gateway
-# on core 0 (one worker thread, access log at info), loadgen's full handshakes (no resumption,
-# one GET each) from core 1, `perf record -e cpu-clock` on the gateway for SECONDS_PROFILED, then
-# the samples grouped: RSA, X25519, SHA-2/HMAC, AES-GCM, webpki, rustls, libc, kernel, the rest.
-# Hardware counters are not available on this VM; cpu-clock sampling is.
+# Where the gateway's CPU goes (issue 16): the release gateway on core 0 (one worker thread,
+# access log at info), a load from core 1, `perf record -e cpu-clock` on the gateway for
+# SECONDS_PROFILED, then the samples grouped by what they do, and the top symbols.
+#   handshakes: full mTLS handshakes (no resumption, one GET each), 16 at a time;
+#   requests:   keep-alive POSTs of 1 KiB on 16 mTLS connections (the small-request path).
+# Hardware counters are not available on this VM; cpu-clock sampling is. perf.data is kept.
 #
-#   bench/profile-handshakes.sh            # needs perf (linux-perf), taskset
+#   bench/profile.sh handshakes|requests      # needs perf (linux-perf), taskset
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-bench}
 SECONDS_PROFILED=${SECONDS_PROFILED:-10}
+MODE=${1:-handshakes}
+case $MODE in
+    handshakes) LOAD=(handshakes --concurrency 16 --no-verify-server) ;;
+    requests) LOAD=(requests --connections 16 --body-size 1024 --warmup 0s) ;;
+    *) echo "usage: $0 handshakes|requests" >&2; exit 2 ;;
+esac
 PKI="$ROOT/certs-test/pki"
 TMP=$(mktemp -d /tmp/gw-profile.XXXXXX)
 # shellcheck source=bench/lib.sh
@@ -50,17 +57,17 @@ TOKIO_WORKER_THREADS=1 taskset -c 0 "$B/gateway" run --config "$TMP/gateway.yaml
 GW=$!
 PIDS+=("$GW")
 sleep 1.5
-taskset -c 1 "$B/loadgen" handshakes --concurrency 16 --no-verify-server --target "127.0.0.1:$GW_PORT" \
+taskset -c 1 "$B/loadgen" "${LOAD[@]}" --target "127.0.0.1:$GW_PORT" \
     --path /sas/bench --duration "$((SECONDS_PROFILED + 4))s" --ca "$PKI/ca-bundle.pem" \
     --cert "$PKI/clients/sas-recette.pem" --key "$PKI/clients/sas-recette.key" \
-    --server-name localhost >"$TMP/handshakes.out" 2>&1 &
+    --server-name localhost >"$TMP/load.out" 2>&1 &
 LG=$!
 sleep 2
 perf record -q -e cpu-clock -F 1999 -g -o "$TMP/perf.data" -p "$GW" -- sleep "$SECONDS_PROFILED" 2>/dev/null
 wait "$LG"
 
 echo "Gateway: $GW_DESC (release, one worker thread on core 0; loadgen on core 1)."
-tail -n1 "$TMP/handshakes.out"
+tail -n1 "$TMP/load.out"
 echo
 echo "| where | share of the gateway's CPU |"
 echo "|---|---:|"
@@ -78,3 +85,7 @@ perf report -i "$TMP/perf.data" --no-children --sort dso,symbol --stdio -g none 
         else if (sym ~ /rustls/) c = "rustls"
         share[c] += p
     } END { for (k in share) printf "| %s | %.1f %% |\n", k, share[k] }' | sort -t'|' -k3 -rn
+echo
+echo "Top symbols (self time):"
+perf report -i "$TMP/perf.data" --no-children --sort dso,symbol --stdio -g none 2>/dev/null |
+    grep -E '^\s+[0-9.]+%' | head -n "${TOP:-30}"
