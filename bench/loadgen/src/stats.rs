@@ -13,7 +13,7 @@ pub(crate) struct Recorder {
     pub(crate) errors: u64,
     /// Handshakes that were full (no resumption).
     pub(crate) full_handshakes: u64,
-    /// Handshakes that resumed a session (must stay 0).
+    /// Handshakes that resumed a session (0 unless `handshakes --resume`).
     pub(crate) resumed_handshakes: u64,
     /// First error seen, for the report.
     pub(crate) first_error: Option<String>,
@@ -47,7 +47,7 @@ impl Recorder {
 }
 
 /// The value at quantile `q` (0..=1) of sorted microsecond samples, in milliseconds.
-fn quantile_ms(sorted: &[u32], q: f64) -> f64 {
+pub(crate) fn quantile_ms(sorted: &[u32], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -86,6 +86,9 @@ pub(crate) fn report(
         "max_ms": round3(quantile_ms(&rec.latencies_us, 1.0)),
         "full_handshakes": rec.full_handshakes,
         "resumed_handshakes": rec.resumed_handshakes,
+        // Short aliases of the two above (newer scripts read these).
+        "full": rec.full_handshakes,
+        "resumed": rec.resumed_handshakes,
         "first_error": rec.first_error,
     });
     if let (Some(obj), Value::Object(more)) = (v.as_object_mut(), extra) {
@@ -94,7 +97,7 @@ pub(crate) fn report(
     v
 }
 
-fn round3(x: f64) -> f64 {
+pub(crate) fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
@@ -106,9 +109,12 @@ pub(crate) fn print(v: &Value) {
     let _ = writeln!(out, "{v}");
     let _ = writeln!(
         out,
-        "# {} {}: {} ops in {}s = {}/s, p50 {} ms, p99 {} ms, max {} ms, errors {}, handshakes full {} resumed {}",
+        "# {} {}{}: {} ops in {}s = {}/s, p50 {} ms, p99 {} ms, max {} ms, errors {}, handshakes full {} resumed {}",
         v["mode"].as_str().unwrap_or("?"),
         v["target"].as_str().unwrap_or("?"),
+        v["protocol"]
+            .as_str()
+            .map_or(String::new(), |p| format!(" ({p})")),
         v["ops"],
         v["elapsed_s"],
         v["rate_per_s"],
