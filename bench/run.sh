@@ -1,18 +1,38 @@
 #!/usr/bin/env bash
-# Gateway versus nginx: full mTLS handshakes/s and keep-alive proxied requests/s (1 KiB and
-# 100 KiB POST bodies) with p50/p99 latency and the proxy's CPU time per operation.
+# Gateway versus nginx and HAProxy: mTLS handshakes/s (full, and resumed with revocation on),
+# keep-alive proxied requests/s (HTTP/1.1 1 KiB and 100 KiB POST bodies, HTTP/2 1 KiB) with
+# p50/p99 latency and the proxy's CPU time per operation, and memory per idle mTLS connection.
 #
-# Usage: bench/run.sh            (as root: installs nginx-light if missing)
+# Usage: bench/run.sh            (as root: installs nginx-light and haproxy if missing)
 # Knobs (environment): BENCH_DURATION (6s), BENCH_REPS (3), BENCH_CONNECTIONS (16),
-#   BENCH_HS_CONCURRENCY (16), BENCH_ACCESS_LOG (on|off, both peers), CARGO_TARGET_DIR,
-#   BENCH_REVOCATION (off|on: each peer gets a second listener that checks a 100,000-serial CRL
+#   BENCH_HS_CONCURRENCY (16), BENCH_H2_CONNECTIONS (16), BENCH_H2_STREAMS (64),
+#   BENCH_IDLE_CONNECTIONS (10000), BENCH_UPSTREAM_POOL (h2 connections x streams), BENCH_ACCESS_LOG (on|off, all peers), CARGO_TARGET_DIR,
+#   BENCH_GATEWAY_REV (build the gateway from a commit, see lib.sh),
+#   BENCH_REVOCATION (off|on: each peer gets a second listener that checks a 100,000-entry CRL
 #   of the intermediate plus the root's CRL, and OCSP for the leaf against one `openssl ocsp`
-#   responder, answered from their caches after the smoke test; figure `handshakes-rev`, and
-#   BENCH_FIGURES defaults to `handshakes handshakes-rev`, so one run gives the cost),
-#   BENCH_FIGURES (handshakes req-1k req-100k).
+#   responder, answered from their caches after the smoke test (HAProxy 2.6: CRL only, it has
+#   no client OCSP); figure `handshakes-rev`, and BENCH_FIGURES defaults to
+#   `handshakes handshakes-rev`, so one run gives the cost),
+#   BENCH_FIGURES (default: all but handshakes-rev, i.e. handshakes handshakes-resumed req-1k
+#   req-100k h2-1k idle-h1 idle-h2: one run, one table).
+# Figures:
+#   handshakes          full mTLS handshakes (no resumption anywhere), one GET each;
+#   handshakes-rev      the same on the revocation listeners (BENCH_REVOCATION=on);
+#   handshakes-resumed  resumed handshakes (loadgen --resume) on a third listener with a stateful
+#                       session cache and revocation on (CRLs + OCSP), as in production; the
+#                       script exits 3 (after the table) if a peer resumed less than 90 % of the
+#                       handshakes after each loadgen worker's first;
+#   req-1k, req-100k    keep-alive HTTP/1.1 POSTs, BENCH_CONNECTIONS connections;
+#   h2-1k               HTTP/2 POSTs of 1 KiB, BENCH_H2_CONNECTIONS x BENCH_H2_STREAMS streams;
+#   idle-h1, idle-h2    RSS (and PSS) per idle keep-alive mTLS connection, HTTP/1.1 and HTTP/2:
+#                       on a fresh proxy process per run, BENCH_IDLE_CONNECTIONS connections
+#                       opened (one request each), held, closed; memory before, while open, and
+#                       3 s after closing.
+# Peer configs (resumption, revocation, logging of each): bench/peers.sh.
 #
 # Layout on a 2-core machine: the proxy under test on core 0 (taskset -c 0), the load generator
-# and the upstream on core 1. The gateway gets TOKIO_WORKER_THREADS=1, nginx worker_processes 1.
+# and the upstream on core 1. The gateway gets TOKIO_WORKER_THREADS=1, nginx worker_processes 1,
+# haproxy nbthread 1. Per repetition and figure: gateway, nginx, haproxy (interleaved).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,309 +42,393 @@ DURATION=${BENCH_DURATION:-6s}
 REPS=${BENCH_REPS:-3}
 CONNS=${BENCH_CONNECTIONS:-16}
 HS_CONC=${BENCH_HS_CONCURRENCY:-16}
+H2_CONNS=${BENCH_H2_CONNECTIONS:-16}
+H2_STREAMS=${BENCH_H2_STREAMS:-64}
+IDLE_N=${BENCH_IDLE_CONNECTIONS:-10000}
+# Idle upstream connections each peer keeps (gateway pool.max_idle_per_host, nginx keepalive,
+# haproxy pool-max-conn): enough for the 1,024 HTTP/2 streams in flight, so that no peer opens
+# and closes upstream connections during the h2 figure (a production config would size it so).
+UP_POOL=${BENCH_UPSTREAM_POOL:-$((H2_CONNS * H2_STREAMS))}
 ACCESS_LOG=${BENCH_ACCESS_LOG:-on}
 REVOCATION=${BENCH_REVOCATION:-off}
-if [[ $REVOCATION == on ]]; then FIGURES=${BENCH_FIGURES:-handshakes handshakes-rev}; else FIGURES=${BENCH_FIGURES:-handshakes req-1k req-100k}; fi
-UP_PORT=18090 GW_PORT=18443 NGX_PORT=18444 ADMIN_PORT=19901 OCSP_PORT=18889
-GW_REV_PORT=18445 NGX_REV_PORT=18446
+ALL_FIGURES="handshakes handshakes-resumed req-1k req-100k h2-1k idle-h1 idle-h2"
+if [[ $REVOCATION == on ]]; then FIGURES=${BENCH_FIGURES:-handshakes handshakes-rev}; else FIGURES=${BENCH_FIGURES:-$ALL_FIGURES}; fi
+has_fig() { [[ " $FIGURES " == *" $1 "* ]]; }
+for fig in $FIGURES; do
+    if [[ " $ALL_FIGURES handshakes-rev " != *" $fig "* ]]; then
+        echo "unknown figure '$fig' (known: $ALL_FIGURES handshakes-rev)" >&2; exit 64
+    fi
+done
+if has_fig handshakes-rev; then REVOCATION=on; fi
+PEERS="gateway nginx haproxy"
 PROXY_CPU=0 LOAD_CPU=1
+
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+# shellcheck source=bench/peers.sh
+source "$ROOT/bench/peers.sh"
+
+# Every idle connection is a socket in loadgen and in the proxy: raise the fd limit (inherited
+# by all children) as far as the hard limit allows.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+NOFILE=$(ulimit -n)
+MAX_CONNS=$((IDLE_N + 1000 > 20000 ? IDLE_N + 1000 : 20000))
+NGX_WORKER_CONNS=$((IDLE_N + 1000 > 4096 ? IDLE_N + 1000 : 4096))
+if { has_fig idle-h1 || has_fig idle-h2; } && ((NOFILE < IDLE_N + 1000)); then
+    echo "open files limit $NOFILE is too low for $IDLE_N idle connections (BENCH_IDLE_CONNECTIONS)" >&2; exit 1
+fi
+
+# Ports: free ones (another run of a bench may be going on).
+read -r UP_PORT ADMIN_PORT OCSP_PORT GW_PORT NGX_PORT HAP_PORT GW_REV_PORT NGX_REV_PORT HAP_REV_PORT \
+    GW_RES_PORT NGX_RES_PORT HAP_RES_PORT GW_IDLE_PORT NGX_IDLE_PORT HAP_IDLE_PORT IDLE_ADMIN_PORT \
+    <<<"$(free_ports 16)"
 
 TMP=$(mktemp -d /tmp/gw-bench.XXXXXX)
 PIDS=()
 cleanup() {
     local pid
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    if [[ -f "$TMP/nginx.pid" ]]; then kill "$(cat "$TMP/nginx.pid")" 2>/dev/null || true; fi
+    for pid in "$TMP/nginx.pid" "$TMP/nginx-idle.pid"; do
+        if [[ -f $pid ]]; then kill "$(cat "$pid")" 2>/dev/null || true; fi
+    done
     wait 2>/dev/null || true
     echo "logs and raw results kept in $TMP"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# shellcheck source=bench/lib.sh
-source "$ROOT/bench/lib.sh"
-
-# --- 1. nginx ------------------------------------------------------------------------------
-if ! command -v nginx >/dev/null; then
-    log "installing nginx"
+# --- 1. nginx and haproxy ---------------------------------------------------------------------
+install_pkg() { # command package…: installs the first package apt knows, if command is missing
+    local cmd=$1 pkg
+    shift
+    command -v "$cmd" >/dev/null && return 0
+    log "installing $cmd"
     apt-get update -qq
-    pkg=nginx
-    if apt-cache show nginx-light >/dev/null 2>&1; then pkg=nginx-light; fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null
-fi
+    for pkg in "$@"; do
+        if apt-cache show "$pkg" >/dev/null 2>&1; then
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null
+            return 0
+        fi
+    done
+}
+install_pkg nginx nginx-light nginx
+install_pkg haproxy haproxy
 NGINX=$(command -v nginx)
+HAPROXY=$(command -v haproxy)
 
 # --- 2. build ------------------------------------------------------------------------------
 # BENCH_GATEWAY_REV=<commit> builds the gateway from that commit (exported with git archive)
 # instead of the working tree, e.g. while the working tree is mid-edit and does not compile.
 log "building loadgen and gateway (release, target dir $TARGET_DIR)"
 (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release -q -p loadgen)
+# shellcheck disable=SC2119 # no arguments: the gateway alone, not with-bench
 export_gateway
 (cd "$GW_SRC" && CARGO_TARGET_DIR="$GW_TARGET" cargo build --release -q -p gateway)
 describe_gateway gateway mtls
 LOADGEN="$TARGET_DIR/release/loadgen"
 GATEWAY="$GW_TARGET/release/gateway"
 
-# --- 2b. revocation material (BENCH_REVOCATION=on) -------------------------------------------
-GW_REVOCATION="" NGX_REVOCATION=""
-if [[ $REVOCATION == on ]]; then
-    log "writing a 100,000-serial CRL and starting openssl ocsp on :$OCSP_PORT"
-    (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release -q -p mtls --example write_big_crl)
-    "$TARGET_DIR/release/examples/write_big_crl" "$TMP/big.crl" 100000 >&2
-    # nginx (OpenSSL CRL_CHECK_ALL) wants a CRL for every CA of the chain, in PEM.
-    openssl crl -inform DER -in "$TMP/big.crl" -out "$TMP/crls.pem"
-    openssl crl -inform DER -in "$PKI/crl/root.crl" >>"$TMP/crls.pem"
-    openssl ocsp -index "$PKI/ocsp/index.txt" -port "$OCSP_PORT" -rsigner "$PKI/ocsp/responder.pem" \
-        -rkey "$PKI/ocsp/responder.key" -CA "$PKI/intermediate-ca.pem" -nmin 60 \
-        >"$TMP/ocsp.log" 2>&1 &
-    PIDS+=($!)
-    for _ in $(seq 100); do grep -qi "waiting for OCSP" "$TMP/ocsp.log" && break; sleep 0.1; done
-    GW_REVOCATION="
-        revocation:
-          scope: whole_chain
-          combine: both
-          crl:
-            sources: [$TMP/big.crl, $PKI/crl/root.crl]
-          ocsp:
-            mode: hard
-            responder: http://127.0.0.1:$OCSP_PORT
-            timeout: 2s"
-    NGX_REVOCATION="ssl_crl $TMP/crls.pem;
-        ssl_ocsp leaf;
-        ssl_ocsp_responder http://127.0.0.1:$OCSP_PORT;
-        ssl_ocsp_cache shared:ocsp:10m;"
+# The newer figures need loadgen modes: fail now rather than after minutes of measurements.
+missing=()
+if has_fig handshakes-resumed && ! "$LOADGEN" handshakes --help 2>&1 | grep -q -- --resume; then
+    missing+=("handshakes-resumed: loadgen handshakes --resume"); fi
+if has_fig h2-1k && ! "$LOADGEN" requests --help 2>&1 | grep -q -- --streams; then
+    missing+=("h2-1k: loadgen requests --http2 --streams"); fi
+for fig in idle-h1 idle-h2; do
+    if has_fig $fig && ! "$LOADGEN" idle --help 2>&1 | grep -q -- --connections; then
+        missing+=("$fig: loadgen idle"); fi
+done
+if ((${#missing[@]})); then
+    log "this loadgen lacks: ${missing[*]} (drop the figures from BENCH_FIGURES)"; exit 1
 fi
 
-# --- 3. configs ----------------------------------------------------------------------------
-gw_listener() { # name port client-auth-extra
-cat <<EOF
-  - name: $1
-    bind: 127.0.0.1:$2
-    tls:
-      cert: $PKI/server.pem
-      key: $PKI/server.key
-      # Like nginx's ssl_session_cache off + ssl_session_tickets off: no tickets issued.
-      session_cache_size: 0
-      client_auth:
-        mode: required
-        trust_anchors: [$PKI/ca-bundle.pem]$3
-    handshake_timeout: 10s
-    max_connections: 4096
-    # The load generator is one address; nginx has no per-address cap either.
-    max_connections_per_address: 4096
-EOF
-}
-gw_route() { # name listener
-cat <<EOF
-  - name: $1
-    listener: $2
-    path_prefix: /sas
-    methods: [GET, POST]
-    handler: proxy
-    upstream: bench
-    allowed_clients: [sas-recette]
-    max_body_size: 1MiB
-    timeout: 30s
-EOF
-}
-gw_level=info
-if [[ $ACCESS_LOG == off ]]; then gw_level=warn; fi
-cat >"$TMP/gateway.yaml" <<EOF
-listeners:
-$(gw_listener bench $GW_PORT "")
-$(if [[ $REVOCATION == on ]]; then gw_listener bench-rev $GW_REV_PORT "$GW_REVOCATION"; fi)
-clients:
-  sas-recette:
-    cn: sas-agregateur-recette
-    ou: "499700234190004"
-    environment: recette
-upstreams:
-  bench:
-    url: http://127.0.0.1:$UP_PORT
-    connect_timeout: 1s
-    request_timeout: 30s
-    pool:
-      max_idle_per_host: 64
-      idle_timeout: 90s
-routes:
-$(gw_route sas-bench bench)
-$(if [[ $REVOCATION == on ]]; then gw_route sas-bench-rev bench-rev; fi)
-admin:
-  bind: 127.0.0.1:$ADMIN_PORT
-state:
-  backend: memory
-logging:
-  format: json
-  level: $gw_level
-shutdown:
-  grace_period: 1s
-EOF
-
-ngx_server() { # port extra-directives
-cat <<EOF
-    server {
-        listen 127.0.0.1:$1 ssl;
-        ssl_certificate $PKI/server.pem;
-        ssl_certificate_key $PKI/server.key;
-        ssl_client_certificate $PKI/ca-bundle.pem;
-        ssl_verify_client on;
-        ssl_verify_depth 2;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        ssl_session_cache off;
-        ssl_session_tickets off;
-        $2
-        location /sas {
-            # The same CN + OU pinning as the gateway's route.
-            if (\$ssl_client_s_dn !~ "^CN=sas-agregateur-recette,OU=499700234190004,") { return 403; }
-            proxy_pass http://bench;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            # Roughly the identity headers the gateway adds.
-            proxy_set_header X-Client-Verified \$ssl_client_verify;
-            proxy_set_header X-Client-Subject-DN \$ssl_client_s_dn;
-            proxy_set_header X-Client-Issuer-DN \$ssl_client_i_dn;
-            proxy_set_header X-Client-Serial \$ssl_client_serial;
-            proxy_set_header X-Client-Not-After \$ssl_client_v_end;
-            proxy_set_header X-Request-Id \$request_id;
-            proxy_set_header X-Forwarded-For \$remote_addr;
-            proxy_set_header X-Forwarded-Proto https;
-            proxy_set_header X-Forwarded-Host \$host;
-        }
-    }
-EOF
-}
-ngx_access="access_log $TMP/nginx-access.log;"
-if [[ $ACCESS_LOG == off ]]; then ngx_access="access_log off;"; fi
-cat >"$TMP/nginx.conf" <<EOF
-worker_processes 1;
-daemon on;
-pid $TMP/nginx.pid;
-error_log $TMP/nginx-error.log warn;
-events { worker_connections 4096; }
-http {
-    $ngx_access
-    client_body_temp_path $TMP/client_body;
-    proxy_temp_path $TMP/proxy_temp;
-    # 100 KiB bodies stay in memory (default 16k spills them to a temp file).
-    client_body_buffer_size 128k;
-    client_max_body_size 1m;
-    # Defaults are 1000: the connection would be closed (and re-handshaked) every 1000 requests.
-    keepalive_requests 1000000;
-    upstream bench {
-        server 127.0.0.1:$UP_PORT;
-        keepalive 64;
-        keepalive_requests 1000000;
-    }
-$(ngx_server $NGX_PORT "")
-$(if [[ $REVOCATION == on ]]; then ngx_server $NGX_REV_PORT "$NGX_REVOCATION"; fi)
-}
-EOF
-mkdir -p "$TMP/client_body" "$TMP/proxy_temp"
-"$NGINX" -t -q -c "$TMP/nginx.conf" -p "$TMP"
+# --- 3. revocation material and configs (bench/peers.sh) ---------------------------------------
+# handshakes-resumed has revocation on, so it needs the CRLs and the OCSP responder too.
+if [[ $REVOCATION == on ]] || has_fig handshakes-resumed; then write_revocation_material; fi
+write_gateway_config "$TMP/gateway.yaml" "$GW_PORT" "$ADMIN_PORT" full
+write_gateway_config "$TMP/gateway-idle.yaml" "$GW_IDLE_PORT" "$IDLE_ADMIN_PORT" idle
+write_nginx_config nginx "$NGX_PORT" full
+write_nginx_config nginx-idle "$NGX_IDLE_PORT" idle
+for conf in nginx nginx-idle; do "$NGINX" -t -q -c "$TMP/$conf.conf" -p "$TMP"; rm -f "$TMP/$conf.pid"; done
+write_haproxy_configs
+for conf in haproxy haproxy-idle; do "$HAPROXY" -c -q -f "$TMP/$conf.cfg"; done
+if has_fig handshakes-resumed; then "$HAPROXY" -c -q -f "$TMP/haproxy-resumed.cfg"; fi
 
 # --- 4. start everything ---------------------------------------------------------------------
 wait_port() {
-    local i
-    for i in $(seq 100); do
+    for _ in $(seq 100); do
         if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
         sleep 0.1
     done
     log "nothing listens on port $1"; return 1
 }
 
-taskset -c $LOAD_CPU "$LOADGEN" upstream --bind 127.0.0.1:$UP_PORT >"$TMP/upstream.log" 2>&1 &
+taskset -c $LOAD_CPU "$LOADGEN" upstream --bind 127.0.0.1:"$UP_PORT" >"$TMP/upstream.log" 2>&1 &
 PIDS+=($!)
 TOKIO_WORKER_THREADS=1 taskset -c $PROXY_CPU "$GATEWAY" run --config "$TMP/gateway.yaml" \
     >"$TMP/gateway.log" 2>&1 &
 GW_PID=$!
-PIDS+=($GW_PID)
+PIDS+=("$GW_PID")
 taskset -c $PROXY_CPU "$NGINX" -c "$TMP/nginx.conf" -p "$TMP"
-wait_port $UP_PORT
-wait_port $GW_PORT
-wait_port $NGX_PORT
-if [[ $REVOCATION == on ]]; then wait_port $GW_REV_PORT; wait_port $NGX_REV_PORT; fi
-NGX_MASTER=$(cat "$TMP/nginx.pid")
-NGX_PIDS="$NGX_MASTER $(pgrep -P "$NGX_MASTER" | tr '\n' ' ')"
-log "upstream :$UP_PORT, gateway :$GW_PORT (pid $GW_PID, TOKIO_WORKER_THREADS=1, core $PROXY_CPU)," \
-    "nginx :$NGX_PORT (pids $NGX_PIDS, worker_processes 1, core $PROXY_CPU), loadgen core $LOAD_CPU"
+# haproxy in the foreground (-db: no daemon, no master process), one process: its pid is $!.
+# stdout is its log; OPENSSL_CONF: no TLS 1.3 tickets (see peers.sh).
+OPENSSL_CONF="$TMP/openssl-no-tickets.cnf" taskset -c $PROXY_CPU "$HAPROXY" -db -f "$TMP/haproxy.cfg" >"$TMP/haproxy-access.log" 2>"$TMP/haproxy.err" &
+HAP_PID=$!
+PIDS+=("$HAP_PID")
+HAP_RES_PID=""
+if has_fig handshakes-resumed; then
+    taskset -c $PROXY_CPU "$HAPROXY" -db -f "$TMP/haproxy-resumed.cfg" \
+        >"$TMP/haproxy-resumed-access.log" 2>"$TMP/haproxy-resumed.err" &
+    HAP_RES_PID=$!
+    PIDS+=("$HAP_RES_PID")
+fi
+KINDS="main"
+if [[ $REVOCATION == on ]]; then KINDS="$KINDS rev"; fi
+if has_fig handshakes-resumed; then KINDS="$KINDS res"; fi
+declare -A PORT=([gateway.main]=$GW_PORT [nginx.main]=$NGX_PORT [haproxy.main]=$HAP_PORT
+    [gateway.idle]=$GW_IDLE_PORT [nginx.idle]=$NGX_IDLE_PORT [haproxy.idle]=$HAP_IDLE_PORT
+    [gateway.rev]=$GW_REV_PORT [nginx.rev]=$NGX_REV_PORT [haproxy.rev]=$HAP_REV_PORT
+    [gateway.res]=$GW_RES_PORT [nginx.res]=$NGX_RES_PORT [haproxy.res]=$HAP_RES_PORT)
+wait_port "$UP_PORT"
+for kind in $KINDS; do for peer in $PEERS; do wait_port "${PORT[$peer.$kind]}"; done; done
+NGX_PIDS=$(nginx_pids "$TMP/nginx.pid")
+# The processes whose CPU time is measured, per peer and listener kind (idle figures: fresh ones).
+declare -A PROC=([gateway.main]=$GW_PID [gateway.rev]=$GW_PID [gateway.res]=$GW_PID
+    [nginx.main]=$NGX_PIDS [nginx.rev]=$NGX_PIDS [nginx.res]=$NGX_PIDS
+    [haproxy.main]=$HAP_PID [haproxy.rev]=$HAP_PID [haproxy.res]=$HAP_RES_PID)
+log "upstream :$UP_PORT, gateway :$GW_PORT (pid $GW_PID, TOKIO_WORKER_THREADS=1)," \
+    "nginx :$NGX_PORT (pids $NGX_PIDS, worker_processes 1), haproxy :$HAP_PORT (pid $HAP_PID" \
+    "${HAP_RES_PID:+, resumed listener pid $HAP_RES_PID}, nbthread 1) on core $PROXY_CPU; loadgen core $LOAD_CPU"
 
-# --- 5. measure ------------------------------------------------------------------------------
-# Sum of utime+stime (clock ticks) of the given pids.
+# --- 5. checks -------------------------------------------------------------------------------
+TLS_ARGS=(--ca "$PKI/ca-bundle.pem" --cert "$PKI/clients/sas-recette.pem"
+    --key "$PKI/clients/sas-recette.key" --server-name localhost)
+kind_of() { # figure → listener kind
+    case $1 in handshakes-rev) echo rev ;; handshakes-resumed) echo res ;; *) echo main ;; esac
+}
+
+log "smoke test"
+for kind in $KINDS; do
+    for peer in $PEERS; do
+        modes=("requests --connections 2")
+        if [[ $kind == main ]] && { has_fig h2-1k || has_fig idle-h2; }; then
+            modes+=("requests --http2 --streams 4 --connections 1"); fi
+        for mode in "${modes[@]}"; do
+            # shellcheck disable=SC2086
+            out=$(taskset -c $LOAD_CPU "$LOADGEN" $mode --body-size 1024 --duration 300ms --warmup 0s \
+                --target "127.0.0.1:${PORT[$peer.$kind]}" --path /sas/bench "${TLS_ARGS[@]}")
+            out=$(head -n1 <<<"$out")
+            if [[ $(jq .errors <<<"$out") != 0 || $(jq .ops <<<"$out") == 0 ]]; then
+                log "smoke test failed on $peer ($kind listener, $mode): $out"; exit 1
+            fi
+        done
+    done
+done
+
+# Resumption as configured (peers.sh): openssl s_client connects twice with one session; counts
+# the tickets of the first handshake and whether the second resumed.
+session_check() { # port → "tickets reused"
+    local sess="$TMP/session.$1" req='GET /sas/bench HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'
+    local args=(-connect "127.0.0.1:$1" -servername localhost -cert "$PKI/clients/sas-recette.pem"
+        -key "$PKI/clients/sas-recette.key" -CAfile "$PKI/ca-bundle.pem" -ign_eof)
+    local first tickets reused=no
+    rm -f "$sess"
+    # shellcheck disable=SC2059
+    first=$(printf "$req" | timeout 10 openssl s_client "${args[@]}" -msg -sess_out "$sess" 2>&1 || true)
+    tickets=$(grep -c 'NewSessionTicket' <<<"$first" || true)
+    # shellcheck disable=SC2059
+    if [[ -s $sess ]] && printf "$req" | timeout 10 openssl s_client "${args[@]}" -sess_in "$sess" 2>&1 |
+        grep -q '^Reused'; then reused=yes; fi
+    echo "$tickets $reused"
+}
+for kind in $KINDS; do
+    summary=""
+    for peer in $PEERS; do
+        read -r tickets reused <<<"$(session_check "${PORT[$peer.$kind]}")"
+        summary="$summary $peer: $tickets tickets, resumed $reused;"
+        if [[ ($kind == res && $reused != yes) || ($kind != res && ($reused != no || $tickets != 0)) ]]; then
+            log "resumption check failed on the $kind listeners:$summary"; exit 1
+        fi
+    done
+    log "resumption on the $kind listeners:$summary"
+done
+
+# Revocation: the test PKI's revoked.pem is in the big CRL (and revoked for the OCSP responder):
+# refused by all three: the gateway and haproxy at the handshake (CRL), nginx with a 400.
+# ocsp-revoked.pem, revoked for the responder only, proves that the gateway (a revocation problem
+# after the handshake) and nginx (400) ask it; haproxy (no client OCSP) lets it through (200).
+# curl's code is 000 when the handshake fails; the same listeners accepted sas-recette above.
+revocation_check() { # kind cert-prefix expected-codes (gateway nginx haproxy; gateway 403 = a revocation problem)
+    local kind=$1 cert=(--cert "$2.pem" --key "$2.key" --cacert "$PKI/ca-bundle.pem") peer port code codes=""
+    for peer in $PEERS; do
+        port=${PORT[$peer.$kind]}
+        code=$(curl -s -o "$TMP/revocation-check.body" -w '%{http_code}' "${cert[@]}" \
+            "https://localhost:$port/sas/bench" --resolve "localhost:$port:127.0.0.1" || true)
+        if [[ $peer == gateway && $code == 403 ]] && ! grep -q client-certificate-revoked "$TMP/revocation-check.body"; then
+            code="403-not-revocation"; fi
+        codes="$codes $code"
+    done
+    if [[ $codes != " $3" ]]; then
+        log "revocation check failed ($kind listeners, $(basename "$2")): gateway nginx haproxy answered$codes, expected $3"
+        exit 1
+    fi
+    log "$kind listeners, $(basename "$2"): gateway nginx haproxy answered$codes (000: handshake refused)"
+}
+for kind in $KINDS; do
+    [[ $kind == main ]] && continue
+    revocation_check "$kind" "$PKI/clients/revoked" "000 400 000"
+    revocation_check "$kind" "$TMP/ocsp-revoked" "403 400 200"
+done
+if [[ $KINDS != main ]]; then
+    gw_listener=bench-rev
+    if [[ $REVOCATION != on ]]; then gw_listener=bench-resumed; fi
+    log "gateway CRLs: $(curl -s "http://127.0.0.1:$ADMIN_PORT/revocation" |
+        jq -c --arg l "$gw_listener" '[.[$l].crls[] | {issuer, entries}]')"
+fi
+
+# --- 6. measure ------------------------------------------------------------------------------
+# Sum of utime+stime (clock ticks, all threads) of the given pids.
 cpu_ticks() {
     local t=0 p
     for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
     echo "$t"
 }
-TLS_ARGS=(--ca "$PKI/ca-bundle.pem" --cert "$PKI/clients/sas-recette.pem"
-    --key "$PKI/clients/sas-recette.key" --server-name localhost)
 RESULTS="$TMP/results.jsonl"
 : >"$RESULTS"
 
 run_one() { # peer figure rep
-    local peer=$1 fig=$2 rep=$3 port pids args before after out line t0 t1
-    if [[ $peer == gateway ]]; then port=$GW_PORT pids=$GW_PID; else port=$NGX_PORT pids=$NGX_PIDS; fi
-    if [[ $fig == handshakes-rev ]]; then
-        if [[ $peer == gateway ]]; then port=$GW_REV_PORT; else port=$NGX_REV_PORT; fi
-    fi
+    local peer=$1 fig=$2 rep=$3 kind pids args before after out line t0 t1 frac
+    kind=$(kind_of "$fig")
+    pids=${PROC[$peer.$kind]}
     case $fig in
         handshakes | handshakes-rev) args=(handshakes --concurrency "$HS_CONC" --no-verify-server) ;;
+        handshakes-resumed) args=(handshakes --resume --concurrency "$HS_CONC" --no-verify-server) ;;
         req-1k) args=(requests --connections "$CONNS" --body-size 1024) ;;
         req-100k) args=(requests --connections "$CONNS" --body-size 102400) ;;
+        h2-1k) args=(requests --http2 --streams "$H2_STREAMS" --connections "$H2_CONNS" --body-size 1024) ;;
     esac
     # shellcheck disable=SC2086
     before=$(cpu_ticks $pids) t0=$(date +%s%N)
-    out=$(taskset -c $LOAD_CPU "$LOADGEN" "${args[@]}" --target "127.0.0.1:$port" --path /sas/bench \
-        --duration "$DURATION" --label "$peer" "${TLS_ARGS[@]}")
+    out=$(taskset -c $LOAD_CPU "$LOADGEN" "${args[@]}" --target "127.0.0.1:${PORT[$peer.$kind]}" \
+        --path /sas/bench --duration "$DURATION" --label "$peer" "${TLS_ARGS[@]}")
     # shellcheck disable=SC2086
     after=$(cpu_ticks $pids) t1=$(date +%s%N)
     echo "$out" >>"$TMP/loadgen.out"
     line=$(head -n1 <<<"$out")
-    echo "$line" | jq -c --arg peer "$peer" --arg fig "$fig" --argjson rep "$rep" \
+    jq -c --arg peer "$peer" --arg fig "$fig" --argjson rep "$rep" \
         --argjson ticks $((after - before)) --argjson hz "$(getconf CLK_TCK)" \
         --argjson wall_ns $((t1 - t0)) \
-        '. + {peer: $peer, figure: $fig, rep: $rep, proxy_cpu_s: ($ticks / $hz), wall_s: ($wall_ns / 1e9)}' >>"$RESULTS"
+        '. + {peer: $peer, figure: $fig, rep: $rep, proxy_cpu_s: ($ticks / $hz), wall_s: ($wall_ns / 1e9)}' \
+        <<<"$line" >>"$RESULTS"
     tail -n1 <<<"$out" >&2
+    if [[ $fig == handshakes-resumed ]]; then
+        # Of the handshakes after each worker's first (which has no session to resume).
+        frac=$(jq '(.resumed // .resumed_handshakes) as $r | (.full // .full_handshakes) as $f
+            | ($r + $f - ([$f, .concurrency // 0] | min)) as $t | if $t > 0 then $r / $t else 0 end' <<<"$line")
+        if jq -e '. < 0.9' <<<"$frac" >/dev/null; then
+            log "!!!!!! $peer resumed only $(jq '. * 100 | floor' <<<"$frac") % of its handshakes (< 90 %): not a resumption figure"
+        fi
+    fi
 }
 
-log "smoke test"
-SMOKE_PORTS="$GW_PORT:gateway $NGX_PORT:nginx"
-if [[ $REVOCATION == on ]]; then SMOKE_PORTS="$SMOKE_PORTS $GW_REV_PORT:gateway-rev $NGX_REV_PORT:nginx-rev"; fi
-for smoke in $SMOKE_PORTS; do
-    port=${smoke%%:*} peer=${smoke#*:}
-    out=$(taskset -c $LOAD_CPU "$LOADGEN" requests --connections 2 --body-size 1024 --duration 300ms \
-        --warmup 0s --target "127.0.0.1:$port" --path /sas/bench "${TLS_ARGS[@]}")
-    out=$(head -n1 <<<"$out")
-    if [[ $(echo "$out" | jq .errors) != 0 || $(echo "$out" | jq .ops) == 0 ]]; then
-        log "smoke test failed on $peer: $out"; exit 1
+# wait_line file key pid seconds: the first line of file with "key", while pid lives.
+wait_line() {
+    local deadline=$((SECONDS + $4)) line
+    while ((SECONDS < deadline)); do
+        line=$(grep -m1 "\"$2\"" "$1" || true)
+        if [[ -n $line ]]; then echo "$line"; return 0; fi
+        if ! kill -0 "$3" 2>/dev/null; then
+            line=$(grep -m1 "\"$2\"" "$1" || true)
+            [[ -n $line ]] && echo "$line"
+            [[ -n $line ]]; return
+        fi
+        sleep 0.2
+    done
+    return 1
+}
+# Memory of idle connections. Each run gets a fresh proxy process with the main listener's
+# settings (an allocator keeps what earlier figures freed, which would hide the growth): started
+# on core 0, warmed up with 300 ms of requests (2 connections), sampled (baseline). Then loadgen
+# idle opens IDLE_N connections (one request each), prints a "ready" line and holds them until its
+# stdin (a fifo, held open here) reaches EOF; then it closes them and prints a "closed" line.
+run_idle() { # peer figure rep
+    local peer=$1 fig=$2 rep=$3 proto=() base open closed ready gone lpid hold out
+    local port=${PORT[$peer.idle]}
+    if [[ $fig == idle-h2 ]]; then proto=(--http2); fi
+    start_idle_peer "$peer"
+    wait_port "$port"
+    out=$(taskset -c $LOAD_CPU "$LOADGEN" requests "${proto[@]}" --connections 2 --duration 300ms --warmup 0s \
+        --target "127.0.0.1:$port" --path /sas/bench "${TLS_ARGS[@]}" | head -n1)
+    if [[ $(jq .errors <<<"$out") != 0 ]]; then log "$fig on $peer: warm-up failed: $out"; exit 1; fi
+    sleep 1
+    # shellcheck disable=SC2086
+    base=$(mem_sample $IDLE_PIDS)
+    rm -f "$TMP/idle.in" "$TMP/idle.out"
+    mkfifo "$TMP/idle.in"
+    taskset -c $LOAD_CPU "$LOADGEN" idle --connections "$IDLE_N" "${proto[@]}" --concurrency 64 \
+        --target "127.0.0.1:$port" --path /sas/bench --label "$peer" "${TLS_ARGS[@]}" \
+        <"$TMP/idle.in" >"$TMP/idle.out" 2>>"$TMP/idle.err" &
+    lpid=$!
+    exec {hold}>"$TMP/idle.in"
+    if ! ready=$(wait_line "$TMP/idle.out" ready "$lpid" 600); then
+        exec {hold}>&-
+        log "$fig on $peer: loadgen idle never got ready: $(tail -n3 "$TMP/idle.err")"; exit 1
     fi
-done
-
-if [[ $REVOCATION == on ]]; then
-    # Proof that both peers check: the test PKI's revoked certificate is revoked for the OCSP
-    # responder (not in the big CRL). nginx answers 400, the gateway a revocation problem.
-    rev=(--cert "$PKI/clients/revoked.pem" --key "$PKI/clients/revoked.key" --cacert "$PKI/ca-bundle.pem")
-    gw=$(curl -s "${rev[@]}" "https://localhost:$GW_REV_PORT/sas/bench" --resolve "localhost:$GW_REV_PORT:127.0.0.1" || true)
-    ngx=$(curl -s -o /dev/null -w '%{http_code}' "${rev[@]}" "https://localhost:$NGX_REV_PORT/sas/bench" \
-        --resolve "localhost:$NGX_REV_PORT:127.0.0.1" || true)
-    if [[ $gw != *client-certificate-revoked* || $ngx != 400 ]]; then
-        log "revocation smoke test failed: gateway said '$gw', nginx $ngx"; exit 1
+    sleep 2
+    # shellcheck disable=SC2086
+    open=$(mem_sample $IDLE_PIDS)
+    exec {hold}>&-
+    if ! gone=$(wait_line "$TMP/idle.out" closed "$lpid" 120); then
+        log "$fig on $peer: loadgen idle did not close: $(tail -n3 "$TMP/idle.err")"; exit 1
     fi
-    log "revoked certificate refused by both; gateway CRLs: $(curl -s "http://127.0.0.1:$ADMIN_PORT/revocation" | jq -c '[.["bench-rev"].crls[] | {issuer, entries}]')"
-fi
+    wait "$lpid"
+    sleep 3
+    # shellcheck disable=SC2086
+    closed=$(mem_sample $IDLE_PIDS)
+    # shellcheck disable=SC2086
+    stop_idle_peer $IDLE_PIDS
+    cat "$TMP/idle.out" >>"$TMP/loadgen.out"
+    jq -n -c --arg peer "$peer" --arg fig "$fig" --argjson rep "$rep" --argjson n "$IDLE_N" \
+        --argjson ready "$ready" --argjson gone "$gone" --argjson base "$base" --argjson open "$open" \
+        --argjson closed "$closed" \
+        '{peer: $peer, figure: $fig, rep: $rep, connections: $n} + $ready + $gone
+         + {mem_base: $base, mem_open: $open, mem_closed: $closed}' >>"$RESULTS"
+    jq -r '"# \(.figure) \(.peer): \(.ready) ready in \(.seconds) s (errors \(.errors)), RSS KiB before"
+        + " \(.mem_base.rss_kib), open \(.mem_open.rss_kib), closed \(.mem_closed.rss_kib)"' <<<"$(tail -n1 "$RESULTS")" >&2
+}
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-log "measuring: $REPS reps x figures ($FIGURES) x 2 peers, $DURATION each (+1s warm-up for requests)"
+log "measuring: $REPS reps x figures ($FIGURES) x 3 peers, $DURATION each (+1s warm-up for requests)"
 for rep in $(seq "$REPS"); do
     for fig in $FIGURES; do
-        for peer in gateway nginx; do run_one "$peer" "$fig" "$rep"; done
+        for peer in $PEERS; do
+            case $fig in
+                idle-*) run_idle "$peer" "$fig" "$rep" ;;
+                *) run_one "$peer" "$fig" "$rep" ;;
+            esac
+        done
     done
 done
 
-# --- 6. report -------------------------------------------------------------------------------
+# --- 7. report -------------------------------------------------------------------------------
 echo
 echo "Date: $(date -u +%Y-%m-%dT%H:%MZ)  Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-echo "nginx: $("$NGINX" -v 2>&1 | cut -d/ -f2), gateway: $GW_DESC (TOKIO_WORKER_THREADS=1)." \
-    "Proxy on core $PROXY_CPU, loadgen+upstream on core $LOAD_CPU. Access logs: $ACCESS_LOG. Revocation: $REVOCATION."
+echo "gateway: $GW_DESC (TOKIO_WORKER_THREADS=1), nginx: $("$NGINX" -v 2>&1 | cut -d/ -f2) (worker_processes 1)," \
+    "haproxy: $("$HAPROXY" -v | head -n1 | cut -d' ' -f3) (nbthread 1), all on OpenSSL/rustls defaults, TLS 1.2+1.3, X25519 offered." \
+    "Proxy on core $PROXY_CPU, loadgen+upstream on core $LOAD_CPU. Access logs: $ACCESS_LOG. Revocation listeners: $REVOCATION."
 echo "Load average before/after the measurements: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews rates; CPU per op is less sensitive)."
-echo "Medians of $REPS runs of $DURATION; handshakes: concurrency $HS_CONC; requests: $CONNS keep-alive connections."
+echo "Medians of $REPS runs of $DURATION; handshakes: concurrency $HS_CONC, no resumption (no session cache, no tickets on any peer);" \
+    "HTTP/1.1 requests: $CONNS keep-alive connections; HTTP/2: $H2_CONNS connections x $H2_STREAMS streams; upstream HTTP/1.1 keep-alive."
+if has_fig handshakes-resumed; then
+    echo "Resumed handshakes: stateful session cache (gateway session_cache_size 20000, nginx ssl_session_cache shared:SSL:10m," \
+        "haproxy tune.ssl.cachesize 20000; no stateless tickets), revocation on: 100k CRL + root CRL, and OCSP (gateway, nginx)."
+fi
+if [[ $KINDS != main ]]; then
+    echo "HAProxy 2.6 does not check client certificates by OCSP: its revocation listeners check the CRLs only."
+fi
+if has_fig idle-h1 || has_fig idle-h2; then
+    echo "Idle: per run a fresh proxy process (main listener's settings), warmed up by 300 ms of requests; then $IDLE_N" \
+        "mTLS keep-alive connections from one address (one request each); RSS/PSS of the proxy's processes (nginx:" \
+        "master+worker) 2 s after all are open minus before, per connection; after close: 3 s after they are closed."
+fi
 python3 "$ROOT/bench/summary.py" "$RESULTS"

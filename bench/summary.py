@@ -1,13 +1,76 @@
 #!/usr/bin/env python3
-"""Summarises bench/run.sh results (JSON lines) into a Markdown table of medians and ratios."""
+"""Summarises bench/run.sh results (JSON lines) into one Markdown table: per figure and metric, the
+median of each peer (gateway, nginx, haproxy) and the gateway's ratios to nginx and to haproxy.
+
+Exits with status 3 when a peer resumed less than 90 % of its handshakes in handshakes-resumed.
+"""
 import json
+import math
 import statistics
 import sys
 from collections import defaultdict
 
+PEERS = ("gateway", "nginx", "haproxy")
 FIGURES = [("handshakes", "full mTLS handshakes"),
-           ("handshakes-rev", "full mTLS handshakes, 100k CRL + cached OCSP"), ("req-1k", "keep-alive POST 1 KiB"),
-           ("req-100k", "keep-alive POST 100 KiB")]
+           ("handshakes-rev", "full mTLS handshakes, 100k CRL + cached OCSP (haproxy: CRL only)"),
+           ("handshakes-resumed", "resumed mTLS handshakes, session cache, revocation on"),
+           ("req-1k", "keep-alive POST 1 KiB"),
+           ("req-100k", "keep-alive POST 100 KiB"),
+           ("h2-1k", "HTTP/2 POST 1 KiB"),
+           ("idle-h1", "idle mTLS connections, HTTP/1.1"),
+           ("idle-h2", "idle mTLS connections, HTTP/2")]
+MIN_RESUMED = 0.9
+
+# (label, key, better is, with ratios)
+LOAD_ROWS = [("rate (/s)", "rate_per_s", "higher", True), ("p50 (ms)", "p50_ms", "lower", True),
+             ("p99 (ms)", "p99_ms", "lower", True), ("proxy CPU per op (µs)", "cpu_us_per_op", "lower", True),
+             ("proxy core busy", "core_util", "info", False)]
+RESUMED_ROW = ("resumed handshakes (but each worker's first)", "resumed_frac", "≥ 90 %", False)
+IDLE_ROWS = [("connections open", "ready", "info", False),
+             ("RSS per connection (KiB)", "rss_per_conn_kib", "lower", True),
+             ("PSS per connection (KiB)", "pss_per_conn_kib", "lower", True),
+             ("RSS before (MiB)", "rss_base_mib", "info", False),
+             ("RSS 3 s after close − before (MiB)", "rss_after_close_mib", "lower", False)]
+
+
+def resumed_counts(r):
+    """(resumed, full): loadgen --resume reports `resumed`/`full`, older builds `*_handshakes`."""
+    return (r.get("resumed", r.get("resumed_handshakes", 0)),
+            r.get("full", r.get("full_handshakes", 0)))
+
+
+def resumable(r):
+    """Handshakes that could have resumed: all but the first of each worker (it has no session)."""
+    resumed, full = resumed_counts(r)
+    return resumed + full - min(full, r.get("concurrency", 0))
+
+
+def derive(r):
+    if r["figure"].startswith("idle-"):
+        n = r.get("ready") or float("nan")
+        base, opened, closed = r["mem_base"], r["mem_open"], r["mem_closed"]
+        r["rss_per_conn_kib"] = (opened["rss_kib"] - base["rss_kib"]) / n
+        if base.get("pss_kib") is not None and opened.get("pss_kib") is not None:
+            r["pss_per_conn_kib"] = (opened["pss_kib"] - base["pss_kib"]) / n
+        r["rss_base_mib"] = base["rss_kib"] / 1024
+        r["rss_after_close_mib"] = (closed["rss_kib"] - base["rss_kib"]) / 1024
+        return
+    ops = r["ops"] + r.get("warmup_ops", 0)
+    r["cpu_us_per_op"] = 1e6 * r["proxy_cpu_s"] / ops if ops else float("nan")
+    r["core_util"] = r["proxy_cpu_s"] / r["wall_s"]
+    r["resumed_frac"] = resumed_counts(r)[0] / resumable(r) if resumable(r) else float("nan")
+
+
+def fmt(key, v):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    if key in ("core_util", "resumed_frac"):
+        return f"{v:.0%}"
+    if key == "ready":
+        return f"{v:.0f}"
+    if abs(v) >= 100:
+        return f"{v:.0f}"
+    return f"{v:.3g}"
 
 
 def main(path):
@@ -15,50 +78,82 @@ def main(path):
     with open(path) as f:
         for line in f:
             r = json.loads(line)
-            ops = r["ops"] + r.get("warmup_ops", 0)
-            r["cpu_us_per_op"] = 1e6 * r["proxy_cpu_s"] / ops if ops else float("nan")
-            r["core_util"] = r["proxy_cpu_s"] / r["wall_s"]
+            derive(r)
             runs[(r["figure"], r["peer"])].append(r)
 
     def med(fig, peer, key):
-        vals = [r[key] for r in runs[(fig, peer)]]
+        vals = [r[key] for r in runs[(fig, peer)] if r.get(key) is not None]
         return statistics.median(vals) if vals else float("nan")
 
-    rows = [("rate (/s)", "rate_per_s", "higher"), ("p50 (ms)", "p50_ms", "lower"),
-            ("p99 (ms)", "p99_ms", "lower"), ("proxy CPU per op (µs)", "cpu_us_per_op", "lower"),
-            ("proxy core busy", "core_util", "info")]
-    print("| figure | metric | gateway | nginx | gateway/nginx | better is |")
-    print("|---|---|---:|---:|---:|---|")
+    def ratio(a, b):
+        return f"{a / b:.2f}" if b and not (math.isnan(a) or math.isnan(b)) else "–"
+
+    print("| figure | metric | gateway | nginx | haproxy | gateway/nginx | gateway/haproxy | better is |")
+    print("|---|---|---:|---:|---:|---:|---:|---|")
     for fig, title in FIGURES:
-        if not runs[(fig, "gateway")] and not runs[(fig, "nginx")]:
+        if not any(runs[(fig, p)] for p in PEERS):
             continue  # a figure this run did not measure (BENCH_FIGURES)
-        for name, key, better in rows:
-            g, n = med(fig, "gateway", key), med(fig, "nginx", key)
-            ratio = g / n if n else float("nan")
-            fmt = "{:.0%}" if key == "core_util" else ("{:.0f}" if g >= 100 else "{:.3g}")
-            print(f"| {title} | {name} | {fmt.format(g)} | {fmt.format(n)} | {ratio:.2f} | {better} |")
+        if fig.startswith("idle-"):
+            n = max(r["connections"] for p in PEERS for r in runs[(fig, p)])
+            title = f"{n} {title}"
+            rows = IDLE_ROWS
+        else:
+            rows = LOAD_ROWS + ([RESUMED_ROW] if fig == "handshakes-resumed" else [])
+        for name, key, better, ratios in rows:
+            g, n, h = (med(fig, p, key) for p in PEERS)
+            rn, rh = (ratio(g, n), ratio(g, h)) if ratios else ("", "")
+            print(f"| {title} | {name} | {fmt(key, g)} | {fmt(key, n)} | {fmt(key, h)} | {rn} | {rh} | {better} |")
     print()
+
     if runs[("handshakes-rev", "gateway")] and runs[("handshakes", "gateway")]:
-        cost = {peer: med("handshakes-rev", peer, "cpu_us_per_op") - med("handshakes", peer, "cpu_us_per_op")
-                for peer in ("gateway", "nginx")}
-        print(f"Revocation cost per handshake (CPU µs, with minus without): gateway {cost['gateway']:.0f}, "
-              f"nginx {cost['nginx']:.0f}, gateway/nginx {cost['gateway'] / cost['nginx']:.2f}")
+        cost = {p: med("handshakes-rev", p, "cpu_us_per_op") - med("handshakes", p, "cpu_us_per_op") for p in PEERS}
+        print(f"Revocation cost per full handshake (CPU µs, with minus without): gateway {cost['gateway']:.0f}, "
+              f"nginx {cost['nginx']:.0f}, haproxy {cost['haproxy']:.0f} (CRL only); "
+              f"gateway/nginx {ratio(cost['gateway'], cost['nginx'])}, "
+              f"gateway/haproxy {ratio(cost['gateway'], cost['haproxy'])}")
         print()
+
+    warnings = []
     checks = []
     for (fig, peer), rs in sorted(runs.items()):
         if not rs:
             continue
-        full = sum(r["full_handshakes"] for r in rs)
-        resumed = sum(r["resumed_handshakes"] for r in rs)
-        errors = sum(r["errors"] for r in rs)
+        errors = sum(r.get("errors", 0) for r in rs)
+        if fig.startswith("idle-"):
+            ready = [r.get("ready") for r in rs]
+            closed = [r.get("closed") for r in rs]
+            checks.append(f"{fig:<18} {peer:<7} connections {rs[0]['connections']}: ready {ready} closed {closed} "
+                          f"closed by the proxy {[r.get('server_closed') for r in rs]} "
+                          f"errors {errors}, proxy fds open {[r['mem_open']['fds'] for r in rs]}, "
+                          f"opened in {[r.get('seconds') for r in rs]} s")
+            if errors or any(x != r["connections"] for x, r in zip(ready, rs)):
+                warnings.append(f"{fig} {peer}: not all {rs[0]['connections']} connections opened "
+                                f"(ready {ready}, errors {errors}): per-connection figures are per ready one")
+            if any(r.get("server_closed") for r in rs):
+                warnings.append(f"{fig} {peer}: the proxy closed idle connections before the end of the hold "
+                                f"({[r.get('server_closed') for r in rs]}): raise its idle timeout")
+            continue
+        resumed = sum(resumed_counts(r)[0] for r in rs)
+        full = sum(resumed_counts(r)[1] for r in rs)
         reconnects = sum(r.get("reconnects", 0) for r in rs)
         rates = ", ".join(f"{r['rate_per_s']:.0f}" for r in rs)
-        checks.append(f"{fig:<10} {peer:<7} runs [{rates}] errors {errors} reconnects {reconnects}"
-                      + (f" handshakes full {full} resumed {resumed}" if fig == "handshakes" else ""))
+        checks.append(f"{fig:<18} {peer:<7} runs [{rates}] errors {errors} reconnects {reconnects}"
+                      + (f" handshakes full {full} resumed {resumed}" if fig.startswith("handshakes") else ""))
+        if errors:
+            warnings.append(f"{fig} {peer}: {errors} errors")
+        could = sum(resumable(r) for r in rs)
+        if fig == "handshakes-resumed" and not resumed >= MIN_RESUMED * could:
+            warnings.append(f"RESUMPTION: {peer} resumed {resumed} of {could} handshakes that could "
+                            f"(< {MIN_RESUMED:.0%}): its handshakes-resumed row does not measure resumption")
+        elif fig in ("handshakes", "handshakes-rev") and resumed:
+            warnings.append(f"{fig} {peer}: {resumed} resumed handshakes in a full-handshake figure")
     print("Per run rates and sanity counters:")
     for c in checks:
         print("  " + c)
+    for w in warnings:
+        print(f"\n**WARNING: {w}**")
+    return 3 if any(w.startswith("RESUMPTION") for w in warnings) else 0
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    sys.exit(main(sys.argv[1]))
