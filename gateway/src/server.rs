@@ -2,16 +2,26 @@
 //! connections (in all, per address, without a certificate: [`crate::admission`]), the
 //! handshake, header-read and idle timeouts ([`crate::watchdog`]), HTTP/1.1 and HTTP/2, and
 //! graceful shutdown.
+//!
+//! Memory per idle keep-alive connection is kept low (thousands of them are held open): the task
+//! holds boxes rather than the handshake's and hyper's whole state inline; an idle HTTP/1.1
+//! connection is parked (hyper's buffers dropped, only the TLS stream kept: `serve_http1!`);
+//! and what is kept per connection is what requests need (the chain for RFC 9440, encoded only
+//! when a route forwards it: [`ClientCert`]).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use axum::body::Body;
+use http_body::Body as _;
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
+use rustls::pki_types::CertificateDer;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
@@ -22,7 +32,10 @@ use crate::admission::Admission;
 use crate::config::{ConnectionCaps, ConnectionTimeouts};
 use crate::routing::{self, Runtime};
 use crate::telemetry;
-use crate::watchdog::{Activity, Verdict, WatchedIo};
+use crate::watchdog::{Activity, WatchedIo};
+
+mod drive;
+use drive::Watch;
 
 /// What every request of a connection knows about the connection.
 #[derive(Debug, Clone)]
@@ -41,8 +54,42 @@ pub struct ConnectionInfo {
     pub(crate) connection_headers: Vec<(http::HeaderName, http::HeaderValue)>,
     /// The listener's timeouts when the connection was accepted.
     pub(crate) timeouts: ConnectionTimeouts,
-    /// The presented chain as RFC 9440 fields, for routes that forward it.
-    pub(crate) client_cert: Option<crate::headers::ClientCertFields>,
+    /// The presented chain, for routes that forward it as RFC 9440 fields.
+    pub(crate) client_cert: Option<ClientCert>,
+}
+
+/// The chain a client presented, leaf first. It derefs to its RFC 9440 fields, encoded on first
+/// use: most connections never take a route that forwards them, and the encoded fields are
+/// larger than the DER (which is kept because a reload may add such a route).
+#[derive(Debug, Clone)]
+pub(crate) struct ClientCert {
+    der: Box<[CertificateDer<'static>]>,
+    fields: OnceLock<crate::headers::ClientCertFields>,
+}
+
+impl ClientCert {
+    fn new(chain: &[CertificateDer<'static>]) -> Option<Self> {
+        (!chain.is_empty()).then(|| Self {
+            der: chain.into(),
+            fields: OnceLock::new(),
+        })
+    }
+}
+
+impl std::ops::Deref for ClientCert {
+    type Target = crate::headers::ClientCertFields;
+
+    fn deref(&self) -> &Self::Target {
+        self.fields.get_or_init(|| {
+            // Only an empty chain has no fields, and `new` refuses those.
+            crate::headers::client_cert_fields(&self.der).unwrap_or_else(|| {
+                crate::headers::ClientCertFields {
+                    leaf: http::HeaderValue::from_static("::"),
+                    chain: None,
+                }
+            })
+        })
+    }
 }
 
 /// What revocation knows about a connection: the verdict reached after the handshake (CRL and
@@ -128,6 +175,41 @@ pub(crate) async fn serve(
     }
 }
 
+/// Serves an HTTP/1.1 connection, parked whenever it is idle between requests: hyper's state
+/// (read and write buffers, parser, cached header map: most of an idle connection's memory)
+/// is dropped, and only the TLS stream is kept until the client sends again, or the idle
+/// timeout or shutdown closes it. A macro, not a function: the service's type is a closure's.
+macro_rules! serve_http1 {
+    ($watch:expr, $io:expr, $service:expr) => {{
+        let watch = $watch;
+        let (mut io, mut service) = ($io, $service);
+        let mut builder = http1::Builder::new();
+        // The watchdog times heads; hyper's own timer would also cut idle keep-alive.
+        builder.header_read_timeout(None);
+        loop {
+            let mut conn = Box::new(builder.serve_connection(TokioIo::new(io), service));
+            let parked = watch
+                .drive(
+                    Pin::new(&mut *conn),
+                    |c| c.graceful_shutdown(),
+                    Some(drive::PARK_AFTER),
+                )
+                .await;
+            if !parked {
+                break;
+            }
+            // Idle between two messages with everything written (`Activity::parkable_in`):
+            // nothing of hyper's is lost but bytes it read ahead, which are read again first.
+            let parts = conn.into_parts();
+            (io, service) = (parts.io.into_inner(), parts.service);
+            if parts.read_buf.is_empty() && !watch.park(&mut io).await {
+                break;
+            }
+            io.set_prefix(parts.read_buf);
+        }
+    }};
+}
+
 struct Connection {
     listener: Arc<str>,
     tls: Arc<rustls::ServerConfig>,
@@ -144,7 +226,10 @@ impl Connection {
         let accept = TlsAcceptor::from(Arc::clone(&self.tls))
             .accept(stream)
             .into_fallible();
-        let tls = match tokio::time::timeout(self.timeouts.handshake, accept).await {
+        // Boxed, like every large state below: a task's future is as large as its largest
+        // state for the connection's whole life, and a rustls connection in the middle of its
+        // handshake is large.
+        let tls = match Box::pin(tokio::time::timeout(self.timeouts.handshake, accept)).await {
             Err(_) => {
                 telemetry::record_handshake(&self.listener, "timeout");
                 tracing::info!(listener = %self.listener, %peer, reason = "timeout", "TLS handshake failed");
@@ -166,10 +251,14 @@ impl Connection {
             session.handshake_kind(),
             Some(rustls::HandshakeKind::Resumed)
         );
-        let http1 = session.alpn_protocol() != Some(b"h2".as_slice());
-        let identity = session
-            .peer_certificates()
-            .and_then(|certs| certs.first())
+        let alpn = session.alpn_protocol();
+        let http1 = alpn != Some(b"h2".as_slice());
+        // Without ALPN the client may still speak HTTP/2 (prior knowledge): let hyper sniff.
+        let sniff = alpn.is_none();
+        // Borrowed from the session: rustls keeps the chain for the connection's life.
+        let certs = session.peer_certificates().unwrap_or_default();
+        let identity = certs
+            .first()
             .and_then(mtls::PeerIdentity::from_leaf)
             .map(Arc::new);
         telemetry::record_handshake(&self.listener, if resumed { "resumed" } else { "full" });
@@ -186,18 +275,16 @@ impl Connection {
                 }
             },
         };
-        let chain: Option<Vec<_>> = session
-            .peer_certificates()
-            .map(|certs| certs.iter().map(|c| c.clone().into_owned()).collect());
-        let client_cert = chain
-            .as_deref()
-            .and_then(crate::headers::client_cert_fields);
+        let client_cert = ClientCert::new(certs);
+        let prepared = match &self.revocation {
+            Some(handle) if !certs.is_empty() => Some(handle.prepare(certs)),
+            _ => None,
+        };
         // After the handshake and before the first request: OCSP (cached or asked) and the CRL
         // again, which also covers resumed sessions whose verifier did not run.
-        let revocation = match (self.revocation, chain) {
+        let revocation = match (self.revocation, prepared) {
             (Some(handle), Some(chain)) => {
-                let chain = handle.prepare(&chain);
-                let verdict = handle.check_connection_prepared(&chain, true).await;
+                let verdict = Box::pin(handle.check_connection_prepared(&chain, true)).await;
                 if verdict != mtls::Verdict::Good {
                     tracing::warn!(listener = %self.listener, %peer, %verdict, resumed,
                         "revocation check after the handshake");
@@ -223,19 +310,46 @@ impl Connection {
         let activity = Activity::new(http1);
         let runtime = self.runtime;
         let watched = Arc::clone(&activity);
-        let service = service_fn(move |req| {
+        let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
             let guard = watched.request_started();
+            watched.note_body(!req.body().is_end_stream());
             let info = Arc::clone(&info);
             let runtime = runtime.load_full();
             async move {
                 let req = req.map(crate::body::Draining::new);
-                let response = routing::handle(runtime, info, req).await;
+                // Boxed: hyper keeps room for this future for the connection's life (HTTP/1.1),
+                // and the handler's state is kilobytes; a box per request is cheaper.
+                let response = Box::pin(routing::handle(runtime, info, req)).await;
                 Ok::<_, std::convert::Infallible>(
                     // The request counts as in flight until its response body ends or is dropped.
                     response.map(|body| Body::new(crate::body::Holding::new(body, guard))),
                 )
             }
         });
+        let io = WatchedIo::new(tls, Arc::clone(&activity));
+        let watch = Watch {
+            listener: &self.listener,
+            peer,
+            timeouts: &self.timeouts,
+            shutdown: &self.shutdown,
+            activity: &activity,
+        };
+        if http1 && !sniff {
+            return serve_http1!(watch, io, service);
+        }
+        if !http1 {
+            let mut builder = http2::Builder::new(TokioExecutor::new());
+            builder
+                .timer(TokioTimer::new())
+                .keep_alive_interval(self.timeouts.http2_keepalive_interval)
+                .keep_alive_timeout(self.timeouts.http2_keepalive_timeout);
+            let mut conn = Box::pin(builder.serve_connection(TokioIo::new(io), service));
+            watch
+                .drive(conn.as_mut(), |c| c.graceful_shutdown(), None)
+                .await;
+            return;
+        }
+        // No ALPN: hyper tells HTTP/1.1 from HTTP/2 by the first bytes (not parked).
         let mut builder = auto::Builder::new(TokioExecutor::new());
         // The watchdog times HTTP/1.1 heads; hyper's own timer would also cut idle keep-alive.
         builder.http1().header_read_timeout(None);
@@ -244,57 +358,9 @@ impl Connection {
             .timer(TokioTimer::new())
             .keep_alive_interval(self.timeouts.http2_keepalive_interval)
             .keep_alive_timeout(self.timeouts.http2_keepalive_timeout);
-        let conn =
-            builder.serve_connection(TokioIo::new(WatchedIo::new(tls, activity.clone())), service);
-        // Drive the connection to its end while enforcing the idle and header-read timeouts
-        // and the shutdown signal.
-        let (timeouts, listener, shutdown) = (&self.timeouts, &*self.listener, &self.shutdown);
-        tokio::pin!(conn);
-        // When a graceful close of an idle connection began: the client gets `header_read` to
-        // let it finish (an HTTP/2 GOAWAY waits for the client's PING answer, which a client in
-        // the middle of a header block never sends), then the connection is dropped.
-        let mut closing: Option<std::time::Instant> = None;
-        let mut idle_close = false;
-        loop {
-            let wait = match activity.check(timeouts) {
-                Verdict::Wait(d) => d,
-                Verdict::Idle => {
-                    if closing.is_none() {
-                        telemetry::record_connection_closed(listener, "idle");
-                        conn.as_mut().graceful_shutdown();
-                        closing = Some(std::time::Instant::now());
-                        idle_close = true;
-                    } else if idle_close
-                        && closing.is_some_and(|since| since.elapsed() >= timeouts.header_read)
-                    {
-                        // Still nothing in flight: the client holds the close open.
-                        telemetry::record_connection_closed(listener, "idle_forced");
-                        tracing::info!(listener, %peer,
-                            "idle connection dropped: it did not let a graceful close finish");
-                        return;
-                    }
-                    timeouts.header_read
-                }
-                Verdict::HeaderTimeout => {
-                    telemetry::record_connection_closed(listener, "header_timeout");
-                    tracing::info!(listener, %peer, timeout = ?timeouts.header_read,
-                        "connection closed: request headers not received in time");
-                    return;
-                }
-            };
-            tokio::select! {
-                r = conn.as_mut() => {
-                    if let Err(e) = r {
-                        tracing::debug!(%peer, error = %e, "connection ended with an error");
-                    }
-                    return;
-                }
-                () = shutdown.cancelled(), if closing.is_none() => {
-                    conn.as_mut().graceful_shutdown();
-                    closing = Some(std::time::Instant::now());
-                }
-                () = tokio::time::sleep(wait) => {}
-            }
-        }
+        let mut conn = Box::pin(builder.serve_connection(TokioIo::new(io), service));
+        watch
+            .drive(conn.as_mut(), |c| c.graceful_shutdown(), None)
+            .await;
     }
 }

@@ -9,14 +9,19 @@
 //! response ends (the server keeps it alive with the response body, `body::Holding`), and
 //! [`Activity::check`] turns that into a verdict; the connection task sleeps
 //! until the next deadline and acts on it (see `server.rs`).
+//!
+//! It also tells when an idle HTTP/1.1 connection may be parked ([`Activity::parkable_in`]):
+//! hyper's state (its 8 KiB read and write buffers among others) dropped and only the TLS stream
+//! kept, so that an idle keep-alive connection costs a few KiB rather than tens.
 
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::config::ConnectionTimeouts;
@@ -44,6 +49,12 @@ pub(crate) struct Activity {
     last_change: AtomicU64,
     /// 1 + when the first byte of a request head arrived; 0 while none is awaited.
     head_started: AtomicU64,
+    /// The last request came with a body: hyper may still be reading it (for `body::Draining`),
+    /// so the connection is not between two messages and must not be parked.
+    with_body: AtomicBool,
+    /// The last write or flush could not complete (hyper may hold unwritten bytes), or hyper
+    /// began closing the stream.
+    writing: AtomicBool,
 }
 
 // === impl Activity ===
@@ -58,6 +69,8 @@ impl Activity {
             in_flight: AtomicU32::new(0),
             last_change: AtomicU64::new(0),
             head_started: AtomicU64::new(u64::from(http1)),
+            with_body: AtomicBool::new(false),
+            writing: AtomicBool::new(false),
         })
     }
 
@@ -82,6 +95,29 @@ impl Activity {
         self.head_started.store(0, Ordering::Relaxed);
         self.last_change.store(self.now_ms(), Ordering::Relaxed);
         RequestGuard(Arc::clone(self))
+    }
+
+    /// Whether the request just started carries a body (see `with_body`).
+    pub(crate) fn note_body(&self, with_body: bool) {
+        self.with_body.store(with_body, Ordering::Relaxed);
+    }
+
+    /// When an HTTP/1.1 connection may be parked: `Some(ZERO)` now, `Some(d)` in `d` if nothing
+    /// happens meanwhile, `None` while it may not. It may once its last request (which had no
+    /// body) has been answered and written out for `after`, and no byte of another has arrived.
+    /// Before its first request it may not: the header clock runs.
+    pub(crate) fn parkable_in(&self, after: Duration) -> Option<Duration> {
+        let busy = !self.http1
+            || self.in_flight.load(Ordering::Relaxed) > 0
+            || self.head_started.load(Ordering::Relaxed) > 0
+            || self.with_body.load(Ordering::Relaxed)
+            || self.writing.load(Ordering::Relaxed);
+        if busy {
+            return None;
+        }
+        let ms = u64::try_from(after.as_millis()).unwrap_or(u64::MAX);
+        let due = self.last_change.load(Ordering::Relaxed).saturating_add(ms);
+        Some(Duration::from_millis(due.saturating_sub(self.now_ms())))
     }
 
     /// The verdict now.
@@ -131,13 +167,34 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: T,
         activity: Arc<Activity>,
+        // Bytes read before the connection was parked and not parsed yet: read first.
+        prefix: Bytes,
     }
 }
 
 impl<T> WatchedIo<T> {
     pub(crate) fn new(inner: T, activity: Arc<Activity>) -> Self {
-        Self { inner, activity }
+        Self {
+            inner,
+            activity,
+            prefix: Bytes::new(),
+        }
     }
+
+    pub(crate) fn get_ref(&self) -> &T {
+        &self.inner
+    }
+
+    /// Bytes to read before the stream's own (what hyper had read when it was taken apart).
+    pub(crate) fn set_prefix(&mut self, prefix: Bytes) {
+        self.prefix = prefix;
+    }
+}
+
+fn note_write<R>(activity: &Activity, polled: &Poll<R>) {
+    activity
+        .writing
+        .store(polled.is_pending(), Ordering::Relaxed);
 }
 
 impl<T: AsyncRead> AsyncRead for WatchedIo<T> {
@@ -147,6 +204,13 @@ impl<T: AsyncRead> AsyncRead for WatchedIo<T> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.project();
+        if !this.prefix.is_empty() {
+            let n = this.prefix.len().min(buf.remaining());
+            buf.put_slice(&this.prefix[..n]);
+            this.prefix.advance(n);
+            this.activity.on_read();
+            return Poll::Ready(Ok(()));
+        }
         let before = buf.filled().len();
         let polled = this.inner.poll_read(cx, buf);
         if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
@@ -162,15 +226,24 @@ impl<T: AsyncWrite> AsyncWrite for WatchedIo<T> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.project().inner.poll_write(cx, buf)
+        let this = self.project();
+        let polled = this.inner.poll_write(cx, buf);
+        note_write(this.activity, &polled);
+        polled
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.project().inner.poll_flush(cx)
+        let this = self.project();
+        let polled = this.inner.poll_flush(cx);
+        note_write(this.activity, &polled);
+        polled
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.project().inner.poll_shutdown(cx)
+        let this = self.project();
+        // Closing: never parked again.
+        this.activity.writing.store(true, Ordering::Relaxed);
+        this.inner.poll_shutdown(cx)
     }
 
     fn poll_write_vectored(
@@ -178,7 +251,10 @@ impl<T: AsyncWrite> AsyncWrite for WatchedIo<T> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.project().inner.poll_write_vectored(cx, bufs)
+        let this = self.project();
+        let polled = this.inner.poll_write_vectored(cx, bufs);
+        note_write(this.activity, &polled);
+        polled
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -243,6 +319,27 @@ mod tests {
         a.on_read();
         let started = a.head_started.load(Ordering::Relaxed) - 1;
         assert_eq!(a.verdict_at(started + 10_000, &t), Verdict::HeaderTimeout);
+    }
+
+    #[test]
+    fn only_an_idle_http1_connection_between_bodyless_requests_is_parked() {
+        let after = Duration::from_secs(1);
+        assert_eq!(Activity::new(false).parkable_in(after), None, "HTTP/2");
+        let a = Activity::new(true);
+        assert_eq!(a.parkable_in(after), None, "before its first request");
+        let guard = a.request_started();
+        assert_eq!(a.parkable_in(after), None, "a request in flight");
+        drop(guard);
+        assert!(a.parkable_in(after).is_some_and(|d| d <= after));
+        a.on_read();
+        assert_eq!(a.parkable_in(after), None, "the next request arrives");
+        let guard = a.request_started();
+        a.note_body(true);
+        drop(guard);
+        assert_eq!(a.parkable_in(after), None, "its body may still be read");
+        a.writing.store(true, Ordering::Relaxed);
+        a.note_body(false);
+        assert_eq!(a.parkable_in(after), None, "bytes not written yet");
     }
 
     #[test]

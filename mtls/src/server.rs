@@ -139,6 +139,8 @@ impl ServerTls {
                     reason: e.to_string(),
                 })?;
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        // Our suite order, not the client's (see `crypto_provider`: AES-128-GCM first).
+        config.ignore_client_order = true;
         config.session_storage = if settings.session_cache_size == 0 {
             Arc::new(rustls::server::NoServerSessionStorage {})
         } else {

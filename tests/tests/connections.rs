@@ -357,3 +357,79 @@ async fn an_early_refusal_reaches_an_http2_caller_still_sending_its_body() {
     }
     gw.shutdown().await;
 }
+
+/// Reads one HTTP/1.1 response framed by `Content-Length`; its status line and body.
+async fn read_response<S: tokio::io::AsyncRead + Unpin>(
+    s: &mut S,
+    pending: &mut Vec<u8>,
+) -> (String, String) {
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&pending[..end]).to_string();
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse().ok())?
+                })
+                .expect("a content-length");
+            while pending.len() < end + 4 + length {
+                let n = s.read(&mut buf).await.unwrap();
+                assert!(n > 0, "closed in a body: {head}");
+                pending.extend_from_slice(&buf[..n]);
+            }
+            let body = String::from_utf8_lossy(&pending[end + 4..end + 4 + length]).to_string();
+            pending.drain(..end + 4 + length);
+            return (head.lines().next().unwrap_or_default().to_owned(), body);
+        }
+        let n = s.read(&mut buf).await.unwrap();
+        assert!(n > 0, "closed before a response");
+        pending.extend_from_slice(&buf[..n]);
+    }
+}
+
+/// An HTTP/1.1 connection idle for more than a second gives its buffers back (parked: only the
+/// TLS stream is kept) and is served again when the client sends: GET, POST with a body, and two
+/// requests pipelined in one write, each after a pause longer than the parking delay, all on the
+/// same connection.
+#[tokio::test]
+async fn a_parked_http1_connection_serves_the_next_requests() {
+    let gw = gateway_with("required", "").await;
+    let mut s = raw(gw.addr("edge").unwrap(), Some("sas-recette")).await;
+    let mut pending = Vec::new();
+    let pause = Duration::from_millis(1600);
+    let requests: [&[u8]; 4] = [
+        b"GET /sas/one HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /sas/two HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"POST /sas/three HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+        b"GET /sas/four HTTP/1.1\r\nHost: x\r\n\r\nGET /sas/five HTTP/1.1\r\nHost: x\r\n\r\n",
+    ];
+    let mut seen = Vec::new();
+    for request in requests {
+        s.write_all(request).await.unwrap();
+        let answers = request.windows(4).filter(|w| *w == b"HTTP").count();
+        for _ in 0..answers {
+            let (status, body) =
+                tokio::time::timeout(Duration::from_secs(5), read_response(&mut s, &mut pending))
+                    .await
+                    .expect("no answer after the pause");
+            assert!(status.starts_with("HTTP/1.1 200"), "{status}: {body}");
+            let echoed: serde_json::Value = serde_json::from_str(&body).unwrap();
+            seen.push(echoed["path"].as_str().unwrap_or_default().to_owned());
+        }
+        tokio::time::sleep(pause).await;
+    }
+    assert_eq!(
+        seen,
+        [
+            "/sas/one",
+            "/sas/two",
+            "/sas/three",
+            "/sas/four",
+            "/sas/five"
+        ]
+    );
+    gw.shutdown().await;
+}
