@@ -9,6 +9,9 @@ command -v openssl >/dev/null || need_apt+=(openssl)
 command -v curl >/dev/null || need_apt+=(curl)
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v python3 >/dev/null || need_apt+=(python3 python3-pip)
+# make and a C compiler: jemalloc, the gateway binary's allocator, is built from its C sources
+command -v make >/dev/null || need_apt+=(make)
+command -v cc >/dev/null || need_apt+=(gcc)
 # SoftHSM: the PKCS#11 token of mtls' outbound-identity tests (they fail without it)
 command -v softhsm2-util >/dev/null || need_apt+=(softhsm2)
 # clamd: the antivirus tests (documents_scan) start their own, with a test database (they fail
