@@ -202,8 +202,11 @@ macro_rules! serve_http1 {
             // nothing of hyper's is lost but bytes it read ahead, which are read again first.
             let parts = conn.into_parts();
             (io, service) = (parts.io.into_inner(), parts.service);
-            if parts.read_buf.is_empty() && !watch.park(&mut io).await {
-                break;
+            if parts.read_buf.is_empty() {
+                telemetry::record_connection_parked(watch.listener);
+                if !watch.park(&mut io).await {
+                    break;
+                }
             }
             io.set_prefix(parts.read_buf);
         }

@@ -162,6 +162,11 @@ pub(crate) fn record_connection_refused(listener: &str, reason: &'static str) {
     .increment(1);
 }
 
+pub(crate) fn record_connection_parked(listener: &str) {
+    metrics::counter!("gateway_connections_parked_total", "listener" => listener.to_owned())
+        .increment(1);
+}
+
 pub(crate) fn record_connection_closed(listener: &str, reason: &'static str) {
     metrics::counter!("gateway_connections_closed_total",
         "listener" => listener.to_owned(), "reason" => reason)
