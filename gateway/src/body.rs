@@ -260,6 +260,9 @@ impl<B: Body, T> Body for Holding<B, T> {
 /// report as an error instead of the answer. At most [`DRAIN_BYTES`] or [`DRAIN_TIME`] are read.
 pub(crate) struct Draining {
     inner: Option<hyper::body::Incoming>,
+    /// Called once the body has been read to its end (by the handler or the drain): the
+    /// connection is then between two messages and may be parked (`watchdog::Activity`).
+    on_end: Option<Box<dyn FnOnce() + Send + Sync>>,
 }
 
 /// How much of an unread body is read before giving up on it.
@@ -268,8 +271,22 @@ const DRAIN_BYTES: u64 = 1024 * 1024;
 const DRAIN_TIME: Duration = Duration::from_secs(2);
 
 impl Draining {
-    pub(crate) fn new(inner: hyper::body::Incoming) -> Self {
-        Self { inner: Some(inner) }
+    /// `on_end` is called once the body has been read to its end (not when it fails, or when
+    /// the drain gives up: hyper then closes the connection).
+    pub(crate) fn with_end(
+        inner: hyper::body::Incoming,
+        on_end: impl FnOnce() + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            inner: Some(inner),
+            on_end: Some(Box::new(on_end)),
+        }
+    }
+
+    fn ended(&mut self) {
+        if let Some(on_end) = self.on_end.take() {
+            on_end();
+        }
     }
 }
 
@@ -281,10 +298,20 @@ impl Body for Draining {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        match self.inner.as_mut() {
-            Some(inner) => Pin::new(inner).poll_frame(cx),
-            None => Poll::Ready(None),
+        let Some(inner) = self.inner.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let polled = Pin::new(inner).poll_frame(cx);
+        let ended = match &polled {
+            Poll::Ready(None) => true,
+            // Readers that stop at `is_end_stream` (hyper's client) never poll for the `None`.
+            Poll::Ready(Some(Ok(_))) => self.inner.as_ref().is_some_and(Body::is_end_stream),
+            _ => false,
+        };
+        if ended {
+            self.ended();
         }
+        polled
     }
 
     fn is_end_stream(&self) -> bool {
@@ -302,24 +329,36 @@ impl Drop for Draining {
             return;
         };
         if body.is_end_stream() {
+            self.ended();
             return;
         }
         // Outside a runtime (never in the server) there is nothing to drain with.
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
+        let on_end = self.on_end.take();
         runtime.spawn(async move {
             use http_body_util::BodyExt as _;
             let drain = async {
                 let mut read = 0u64;
-                while let Some(Ok(frame)) = body.frame().await {
-                    read += frame.data_ref().map_or(0, |d| d.len() as u64);
-                    if read > DRAIN_BYTES {
-                        break;
+                loop {
+                    match body.frame().await {
+                        None => return true,
+                        Some(Err(_)) => return false,
+                        Some(Ok(frame)) => {
+                            read += frame.data_ref().map_or(0, |d| d.len() as u64);
+                            if read > DRAIN_BYTES {
+                                return false;
+                            }
+                        }
                     }
                 }
             };
-            let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
+            if let (Ok(true), Some(on_end)) =
+                (tokio::time::timeout(DRAIN_TIME, drain).await, on_end)
+            {
+                on_end();
+            }
         });
     }
 }

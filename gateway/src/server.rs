@@ -315,11 +315,14 @@ impl Connection {
         let watched = Arc::clone(&activity);
         let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
             let guard = watched.request_started();
-            watched.note_body(!req.body().is_end_stream());
+            let number = watched.note_body(!req.body().is_end_stream());
             let info = Arc::clone(&info);
             let runtime = runtime.load_full();
+            let activity = Arc::clone(&watched);
             async move {
-                let req = req.map(crate::body::Draining::new);
+                let req = req.map(|body| {
+                    crate::body::Draining::with_end(body, move || activity.body_ended(number))
+                });
                 // Boxed: hyper keeps room for this future for the connection's life (HTTP/1.1),
                 // and the handler's state is kilobytes; a box per request is cheaper.
                 let response = Box::pin(routing::handle(runtime, info, req)).await;

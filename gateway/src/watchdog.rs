@@ -49,9 +49,13 @@ pub(crate) struct Activity {
     last_change: AtomicU64,
     /// 1 + when the first byte of a request head arrived; 0 while none is awaited.
     head_started: AtomicU64,
-    /// The last request came with a body: hyper may still be reading it (for `body::Draining`),
-    /// so the connection is not between two messages and must not be parked.
-    with_body: AtomicBool,
+    /// The number of the last request if it came with a body not read to its end yet (0
+    /// otherwise; `body::Draining` clears it then): hyper may still be reading it, so the
+    /// connection is not between two messages and must not be parked. A number, not a flag:
+    /// a drain that ends late must not clear the mark of the next request.
+    pending_body: AtomicU64,
+    /// Requests started on this connection.
+    requests: AtomicU64,
     /// The last write or flush could not complete (hyper may hold unwritten bytes), or hyper
     /// began closing the stream.
     writing: AtomicBool,
@@ -69,7 +73,8 @@ impl Activity {
             in_flight: AtomicU32::new(0),
             last_change: AtomicU64::new(0),
             head_started: AtomicU64::new(u64::from(http1)),
-            with_body: AtomicBool::new(false),
+            pending_body: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
             writing: AtomicBool::new(false),
         })
     }
@@ -97,20 +102,32 @@ impl Activity {
         RequestGuard(Arc::clone(self))
     }
 
-    /// Whether the request just started carries a body (see `with_body`).
-    pub(crate) fn note_body(&self, with_body: bool) {
-        self.with_body.store(with_body, Ordering::Relaxed);
+    /// Whether the request just started carries a body (see `pending_body`); the number to give
+    /// [`Activity::body_ended`] once it is read.
+    pub(crate) fn note_body(&self, with_body: bool) -> u64 {
+        let number = self.requests.fetch_add(1, Ordering::Relaxed) + 1;
+        self.pending_body
+            .store(if with_body { number } else { 0 }, Ordering::Relaxed);
+        number
+    }
+
+    /// The body of request `number` was read to its end.
+    pub(crate) fn body_ended(&self, number: u64) {
+        let _ = self
+            .pending_body
+            .compare_exchange(number, 0, Ordering::Relaxed, Ordering::Relaxed);
     }
 
     /// When an HTTP/1.1 connection may be parked: `Some(ZERO)` now, `Some(d)` in `d` if nothing
-    /// happens meanwhile, `None` while it may not. It may once its last request (which had no
-    /// body) has been answered and written out for `after`, and no byte of another has arrived.
+    /// happens meanwhile, `None` while it may not. It may once its last request (its body, if
+    /// any, read to its end) has been answered and written out for `after`, and no byte of
+    /// another has arrived.
     /// Before its first request it may not: the header clock runs.
     pub(crate) fn parkable_in(&self, after: Duration) -> Option<Duration> {
         let busy = !self.http1
             || self.in_flight.load(Ordering::Relaxed) > 0
             || self.head_started.load(Ordering::Relaxed) > 0
-            || self.with_body.load(Ordering::Relaxed)
+            || self.pending_body.load(Ordering::Relaxed) != 0
             || self.writing.load(Ordering::Relaxed);
         if busy {
             return None;
@@ -322,7 +339,7 @@ mod tests {
     }
 
     #[test]
-    fn only_an_idle_http1_connection_between_bodyless_requests_is_parked() {
+    fn only_an_idle_http1_connection_between_whole_requests_is_parked() {
         let after = Duration::from_secs(1);
         assert_eq!(Activity::new(false).parkable_in(after), None, "HTTP/2");
         let a = Activity::new(true);
@@ -334,9 +351,17 @@ mod tests {
         a.on_read();
         assert_eq!(a.parkable_in(after), None, "the next request arrives");
         let guard = a.request_started();
-        a.note_body(true);
+        let first = a.note_body(true);
         drop(guard);
         assert_eq!(a.parkable_in(after), None, "its body may still be read");
+        a.body_ended(first);
+        assert!(a.parkable_in(after).is_some(), "its body was read");
+        let _ = a.request_started();
+        let second = a.note_body(true);
+        a.body_ended(first);
+        assert_eq!(a.parkable_in(after), None, "a late end of the first body");
+        a.body_ended(second);
+        assert!(a.parkable_in(after).is_some());
         a.writing.store(true, Ordering::Relaxed);
         a.note_body(false);
         assert_eq!(a.parkable_in(after), None, "bytes not written yet");

@@ -393,7 +393,7 @@ async fn read_response<S: tokio::io::AsyncRead + Unpin>(
 /// An HTTP/1.1 connection idle for more than a second gives its buffers back (parked: only the
 /// TLS stream is kept) and is served again when the client sends: GET, POST with a body, and two
 /// requests pipelined in one write, each after a pause longer than the parking delay, all on the
-/// same connection.
+/// same connection, parked after each pause.
 #[tokio::test]
 async fn a_parked_http1_connection_serves_the_next_requests() {
     let gw = gateway_with("required", "").await;
@@ -439,11 +439,25 @@ async fn a_parked_http1_connection_serves_the_next_requests() {
             "/sas/five"
         ]
     );
-    // Parked after the GETs and the pipelined pair (not after the POST, which had a body); other
-    // tests of this binary may park theirs too, so at least that many.
+    // A refusal answered before its body is read (no route): the body is drained, then the
+    // connection parks and serves the next request.
+    s.write_all(b"POST /elsewhere HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
+        .await
+        .unwrap();
+    let (status, _) = read_response(&mut s, &mut pending).await;
+    assert!(status.starts_with("HTTP/1.1 404"), "{status}");
+    tokio::time::sleep(pause).await;
+    s.write_all(b"GET /sas/six HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let (status, body) = read_response(&mut s, &mut pending).await;
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}: {body}");
+    // Parked after each pause: the GETs, the POST (its body read to its end), the pipelined
+    // pair, the refused POST; other tests of this binary may park theirs too, so at least that
+    // many.
     let parked_now = parked();
     assert!(
-        parked_now >= parked_before + 3,
+        parked_now >= parked_before + 5,
         "parked {parked_before} -> {parked_now}"
     );
     gw.shutdown().await;
