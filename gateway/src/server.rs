@@ -17,7 +17,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use axum::body::Body;
 use http_body::Body as _;
-use hyper::server::conn::{http1, http2};
+use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -343,19 +343,8 @@ impl Connection {
         if http1 && !sniff {
             return serve_http1!(watch, io, service);
         }
-        if !http1 {
-            let mut builder = http2::Builder::new(TokioExecutor::new());
-            builder
-                .timer(TokioTimer::new())
-                .keep_alive_interval(self.timeouts.http2_keepalive_interval)
-                .keep_alive_timeout(self.timeouts.http2_keepalive_timeout);
-            let mut conn = Box::pin(builder.serve_connection(TokioIo::new(io), service));
-            watch
-                .drive(conn.as_mut(), |c| c.graceful_shutdown(), None)
-                .await;
-            return;
-        }
-        // No ALPN: hyper tells HTTP/1.1 from HTTP/2 by the first bytes (not parked).
+        // HTTP/2 by ALPN, or no ALPN: hyper tells HTTP/1.1 from HTTP/2 by the first bytes. Not
+        // parked either way.
         let mut builder = auto::Builder::new(TokioExecutor::new());
         // The watchdog times HTTP/1.1 heads; hyper's own timer would also cut idle keep-alive.
         builder.http1().header_read_timeout(None);
@@ -364,6 +353,9 @@ impl Connection {
             .timer(TokioTimer::new())
             .keep_alive_interval(self.timeouts.http2_keepalive_interval)
             .keep_alive_timeout(self.timeouts.http2_keepalive_timeout);
+        if !http1 {
+            builder = builder.http2_only();
+        }
         let mut conn = Box::pin(builder.serve_connection(TokioIo::new(io), service));
         watch
             .drive(conn.as_mut(), |c| c.graceful_shutdown(), None)
