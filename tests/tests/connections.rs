@@ -406,13 +406,7 @@ async fn a_parked_http1_connection_serves_the_next_requests() {
         b"POST /sas/three HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
         b"GET /sas/four HTTP/1.1\r\nHost: x\r\n\r\nGET /sas/five HTTP/1.1\r\nHost: x\r\n\r\n",
     ];
-    let parked = || {
-        let metrics = gateway::prometheus().render();
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix("gateway_connections_parked_total{listener=\"edge\"} "))
-            .map_or(0, |n| n.trim().parse::<u64>().unwrap())
-    };
+    let parked = || metric("gateway_connections_parked_total{listener=\"edge\"}");
     let parked_before = parked();
     let mut seen = Vec::new();
     for request in requests {
@@ -457,7 +451,7 @@ async fn a_parked_http1_connection_serves_the_next_requests() {
     // many.
     let parked_now = parked();
     assert!(
-        parked_now >= parked_before + 5,
+        parked_now >= parked_before + 5.0,
         "parked {parked_before} -> {parked_now}"
     );
     gw.shutdown().await;

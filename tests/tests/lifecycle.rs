@@ -8,24 +8,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::*;
-use http_body_util::{BodyExt, Empty};
-use hyper_util::rt::TokioIo;
-
-async fn admin_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
-    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    let req = http::Request::get(path)
-        .header("host", "admin")
-        .body(Empty::<bytes::Bytes>::new())
-        .unwrap();
-    let res = sender.send_request(req).await.unwrap();
-    let status = res.status().as_u16();
-    let body = res.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8_lossy(&body).into_owned())
-}
 
 fn config_with_route(upstream: std::net::SocketAddr, prefix: &str) -> String {
     format!(

@@ -5,74 +5,22 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod common;
+#[path = "../../mtls/tests/common/crl.rs"]
+mod crl;
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use common::*;
-use http_body_util::{BodyExt, Empty};
+use http_body_util::BodyExt;
 use hyper_util::rt::TokioIo;
-use rcgen::{
-    CertificateRevocationListParams, Issuer, KeyIdMethod, KeyPair, RevocationReason,
-    RevokedCertParams, SerialNumber,
-};
 
 /// Signs a CRL as the test PKI's intermediate CA, listing `serials` (hex), valid from an hour
 /// ago for a day.
 fn intermediate_crl(serials: &[&str], number: u64) -> Vec<u8> {
-    let key =
-        KeyPair::from_pem(&std::fs::read_to_string(pki("intermediate-ca.key")).unwrap()).unwrap();
-    let issuer = Issuer::from_ca_cert_pem(
-        &std::fs::read_to_string(pki("intermediate-ca.pem")).unwrap(),
-        key,
-    )
-    .unwrap();
-    let this_update = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
-    let params = CertificateRevocationListParams {
-        this_update,
-        next_update: this_update + time::Duration::days(1),
-        crl_number: SerialNumber::from(number),
-        issuing_distribution_point: None,
-        revoked_certs: serials
-            .iter()
-            .map(|s| RevokedCertParams {
-                serial_number: SerialNumber::from_slice(&hex::decode(s).unwrap()),
-                revocation_time: this_update,
-                reason_code: Some(RevocationReason::KeyCompromise),
-                invalidity_date: None,
-            })
-            .collect(),
-        key_identifier_method: KeyIdMethod::Sha256,
-    };
-    params.signed_by(&issuer).unwrap().der().to_vec()
-}
-
-/// Writes `bytes` to `path` atomically (a rename), as an operator's deploy tool would.
-fn write_file(path: &Path, bytes: &[u8]) {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).unwrap();
-    std::fs::rename(&tmp, path).unwrap();
-}
-
-async fn admin(addr: SocketAddr, method: http::Method, path: &str) -> (u16, String) {
-    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    let req = http::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", "admin")
-        .body(Empty::<Bytes>::new())
-        .unwrap();
-    let res = sender.send_request(req).await.unwrap();
-    let status = res.status().as_u16();
-    let body = res.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8_lossy(&body).into_owned())
+    crl::sign(&pki_dir(), "intermediate-ca", serials, number, 3600, 86_400)
 }
 
 /// A listener requiring client certificates of the test PKI, checking the CRL in file `crl`
@@ -178,9 +126,9 @@ async fn a_resumed_session_of_a_certificate_revoked_since_is_refused() {
 
     // The client's certificate is revoked: a new CRL in the file, loaded now.
     write_file(&crl, &intermediate_crl(&[&serial], 2));
-    let (status, body) = admin(gw.admin_addr(), http::Method::POST, "/revocation/refresh").await;
+    let (status, body) = admin_post(gw.admin_addr(), "/revocation/refresh").await;
     assert_eq!(status, 200, "{body}");
-    let (status, body) = admin(gw.admin_addr(), http::Method::GET, "/revocation").await;
+    let (status, body) = admin_get(gw.admin_addr(), "/revocation").await;
     assert_eq!(status, 200, "{body}");
     let loaded: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(loaded["edge"]["crls"][0]["entries"], 1, "{body}");

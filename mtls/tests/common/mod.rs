@@ -2,6 +2,7 @@
 //! a TLS client, a loopback HTTP server for CRLs and OCSP responses, and CRLs signed at test time.
 #![allow(clippy::unwrap_used, dead_code, unreachable_pub)]
 
+pub mod crl;
 pub mod ocsp;
 
 use std::net::SocketAddr;
@@ -13,10 +14,6 @@ use std::time::Duration;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use mtls::{ClientAuth, Revocation, ServerTls, ServerTlsSettings, TrustAnchors};
-use rcgen::{
-    CertificateRevocationListParams, Issuer, KeyIdMethod, KeyPair, RevocationReason,
-    RevokedCertParams, SerialNumber,
-};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -60,33 +57,7 @@ pub fn intermediate_crl(serials: &[&str], number: u64) -> Vec<u8> {
 /// Signs a CRL with `ca` (`intermediate-ca` or `root-ca`): thisUpdate `age` seconds ago,
 /// nextUpdate `valid` seconds after thisUpdate.
 pub fn sign_crl(ca: &str, serials: &[&str], number: u64, age: i64, valid: i64) -> Vec<u8> {
-    let key = KeyPair::from_pem(&String::from_utf8(read(&format!("{ca}.key"))).unwrap()).unwrap();
-    let issuer =
-        Issuer::from_ca_cert_pem(&String::from_utf8(read(&format!("{ca}.pem"))).unwrap(), key)
-            .unwrap();
-    let now = time_now();
-    let this_update = now - time::Duration::seconds(age);
-    let params = CertificateRevocationListParams {
-        this_update,
-        next_update: this_update + time::Duration::seconds(valid),
-        crl_number: SerialNumber::from(number),
-        issuing_distribution_point: None,
-        revoked_certs: serials
-            .iter()
-            .map(|s| RevokedCertParams {
-                serial_number: SerialNumber::from_slice(&hex::decode(s).unwrap()),
-                revocation_time: this_update,
-                reason_code: Some(RevocationReason::KeyCompromise),
-                invalidity_date: None,
-            })
-            .collect(),
-        key_identifier_method: KeyIdMethod::Sha256,
-    };
-    params.signed_by(&issuer).unwrap().der().to_vec()
-}
-
-fn time_now() -> time::OffsetDateTime {
-    time::OffsetDateTime::now_utc()
+    crl::sign(&pki(""), ca, serials, number, age, valid)
 }
 
 // === a loopback HTTP server for CRLs ===

@@ -333,3 +333,49 @@ pub fn signed_request(
         .body(Full::new(Bytes::from_static(body)))
         .unwrap()
 }
+
+// === admin endpoints, metrics, files ===
+
+async fn admin(addr: SocketAddr, method: http::Method, path: &str) -> (u16, String) {
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "admin")
+        .body(http_body_util::Empty::<Bytes>::new())
+        .unwrap();
+    let res = sender.send_request(req).await.unwrap();
+    let status = res.status().as_u16();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// `GET` on the admin listener: status and body.
+pub async fn admin_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    admin(addr, http::Method::GET, path).await
+}
+
+/// `POST` on the admin listener: status and body.
+pub async fn admin_post(addr: SocketAddr, path: &str) -> (u16, String) {
+    admin(addr, http::Method::POST, path).await
+}
+
+/// The value of one Prometheus series of this process (`name{labels}` exactly as rendered), 0
+/// when absent.
+pub fn metric(series: &str) -> f64 {
+    let text = gateway::prometheus().render();
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .map_or(0.0, |v| v.trim().parse().unwrap())
+}
+
+/// Writes `text` to `path` atomically (a rename), as an operator's deploy tool would.
+pub fn write_file(path: &Path, text: &[u8]) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}

@@ -5,15 +5,11 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::Request;
-use http_body_util::{BodyExt, Empty};
-use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
@@ -301,40 +297,6 @@ pub fn openssl_ocsp(port: u16) -> Killer {
 
 // === admin, metrics, timing ===
 
-async fn admin(addr: SocketAddr, method: http::Method, path: &str) -> (u16, String) {
-    let tcp = TcpStream::connect(addr).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    let req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", "admin")
-        .body(Empty::<Bytes>::new())
-        .unwrap();
-    let res = sender.send_request(req).await.unwrap();
-    let status = res.status().as_u16();
-    let body = res.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8_lossy(&body).into_owned())
-}
-
-pub async fn admin_get(addr: SocketAddr, path: &str) -> (u16, String) {
-    admin(addr, http::Method::GET, path).await
-}
-
-pub async fn admin_post(addr: SocketAddr, path: &str) -> (u16, String) {
-    admin(addr, http::Method::POST, path).await
-}
-
-/// The value of one Prometheus series (`name{labels}` exactly as rendered), 0 when absent.
-pub fn metric(series: &str) -> f64 {
-    let text = gateway::prometheus().render();
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
-        .map_or(0.0, |v| v.trim().parse().unwrap())
-}
-
 /// Polls `probe` every 20 ms until it says yes; how long that took. Panics after `limit`.
 pub async fn time_until<F, Fut>(limit: Duration, mut probe: F) -> Duration
 where
@@ -387,11 +349,4 @@ pub fn absolute_pki(yaml: &str) -> String {
             "[root-ca.cer, intermediate-ca.cer]",
             &format!("[{}, {}]", pki("root-ca.cer"), pki("intermediate-ca.cer")),
         )
-}
-
-/// Writes `text` to `path` atomically (a rename), as an operator's deploy tool would.
-pub fn write_file(path: &Path, text: &[u8]) {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text).unwrap();
-    std::fs::rename(&tmp, path).unwrap();
 }
