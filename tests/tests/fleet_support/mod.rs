@@ -95,19 +95,7 @@ impl Redis {
     /// A Redis server; `extra` are more `--option value` arguments.
     pub fn start(extra: &[&str]) -> Self {
         let port = free_port().to_string();
-        let mut args = vec![
-            "--port",
-            &port,
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            ".",
-        ];
-        args.extend_from_slice(extra);
+        let args = redis_args(&["--port", &port], extra);
         let dir = Scratch::new(&format!("redis-{port}"));
         Self::spawn(port.parse().unwrap(), dir, &args)
     }
@@ -115,21 +103,7 @@ impl Redis {
     /// A Redis server speaking TLS only, on its `port`, with `tls` options (`--tls-cert-file …`).
     pub fn start_tls(tls: &[&str]) -> Self {
         let port = free_port().to_string();
-        let mut args = vec![
-            "--port",
-            "0",
-            "--tls-port",
-            &port,
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            ".",
-        ];
-        args.extend_from_slice(tls);
+        let args = redis_args(&["--port", "0", "--tls-port", &port], tls);
         let dir = Scratch::new(&format!("redis-tls-{port}"));
         Self::spawn(port.parse().unwrap(), dir, &args)
     }
@@ -338,4 +312,19 @@ logging:
 "#,
         pki = pki.display()
     )
+}
+
+/// A throwaway Redis' arguments: where it listens, loopback, no persistence, then `extra`.
+fn redis_args<'a>(listen: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+    let base = [
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        ".",
+    ];
+    [listen, &base, extra].concat()
 }
