@@ -32,61 +32,65 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        let mut line = String::with_capacity(384);
-        line.push_str("{\"timestamp\":\"");
-        push_timestamp(&mut line, SystemTime::now());
-        line.push_str("\",\"level\":\"");
-        line.push_str(event.metadata().level().as_str());
-        line.push('"');
+        // Straight into tracing's per-thread line buffer: no line of our own to copy.
+        writer.write_str("{\"timestamp\":\"")?;
+        push_timestamp(&mut writer, SystemTime::now());
+        writer.write_str("\",\"level\":\"")?;
+        writer.write_str(event.metadata().level().as_str())?;
+        writer.write_char('"')?;
         let mut fields = Fields {
-            line,
+            out: writer,
             log_target: None,
         };
         event.record(&mut fields);
         let Fields {
-            mut line,
+            mut out,
             log_target,
         } = fields;
-        line.push_str(",\"target\":");
+        out.write_str(",\"target\":")?;
         push_str(
-            &mut line,
+            &mut out,
             log_target
                 .as_deref()
                 .unwrap_or_else(|| event.metadata().target()),
         );
-        line.push_str("}\n");
-        writer.write_str(&line)
+        out.write_str("}\n")
     }
 }
 
-/// Appends `"name":value` for each field.
-struct Fields {
-    line: String,
+/// Appends `"name":value` for each field. Writing into tracing's `String` cannot fail, so the
+/// results are not looked at.
+struct Fields<'w> {
+    out: Writer<'w>,
     /// The original target of an event forwarded from the `log` crate.
     log_target: Option<String>,
 }
 
-impl Fields {
+impl Fields<'_> {
+    fn put(&mut self, s: &str) {
+        let _ = self.out.write_str(s);
+    }
+
     fn key(&mut self, field: &Field) {
-        self.line.push(',');
-        push_str(&mut self.line, field.name());
-        self.line.push(':');
+        self.put(",");
+        push_str(&mut self.out, field.name());
+        self.put(":");
     }
 }
 
-impl Visit for Fields {
+impl Visit for Fields<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
         if field.name() == "log.target" {
             self.log_target = Some(value.to_owned());
         } else if !field.name().starts_with("log.") {
             self.key(field);
-            push_str(&mut self.line, value);
+            push_str(&mut self.out, value);
         }
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
         self.key(field);
-        self.line.push_str(itoa::Buffer::new().format(value));
+        self.put(itoa::Buffer::new().format(value));
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
@@ -94,46 +98,46 @@ impl Visit for Fields {
             return;
         }
         self.key(field);
-        self.line.push_str(itoa::Buffer::new().format(value));
+        self.put(itoa::Buffer::new().format(value));
     }
 
     // 128-bit integers go through `Debug` in `tracing_serde`: a string.
     fn record_i128(&mut self, field: &Field, value: i128) {
         self.key(field);
-        self.line.push('"');
-        self.line.push_str(itoa::Buffer::new().format(value));
-        self.line.push('"');
+        self.put("\"");
+        self.put(itoa::Buffer::new().format(value));
+        self.put("\"");
     }
 
     fn record_u128(&mut self, field: &Field, value: u128) {
         self.key(field);
-        self.line.push('"');
-        self.line.push_str(itoa::Buffer::new().format(value));
-        self.line.push('"');
+        self.put("\"");
+        self.put(itoa::Buffer::new().format(value));
+        self.put("\"");
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
         self.key(field);
-        if value.is_finite() {
-            let mut buffer = ryu::Buffer::new();
-            let number = buffer.format_finite(value);
-            // `serde_json` writes a positive exponent with its sign: `1e+21`.
-            match number.split_once('e') {
-                Some((mantissa, exponent)) if !exponent.starts_with('-') => {
-                    self.line.push_str(mantissa);
-                    self.line.push_str("e+");
-                    self.line.push_str(exponent);
-                }
-                _ => self.line.push_str(number),
+        if !value.is_finite() {
+            self.put("null");
+            return;
+        }
+        let mut buffer = ryu::Buffer::new();
+        let number = buffer.format_finite(value);
+        // `serde_json` writes a positive exponent with its sign: `1e+21`.
+        match number.split_once('e') {
+            Some((mantissa, exponent)) if !exponent.starts_with('-') => {
+                self.put(mantissa);
+                self.put("e+");
+                self.put(exponent);
             }
-        } else {
-            self.line.push_str("null");
+            _ => self.put(number),
         }
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
         self.key(field);
-        self.line.push_str(if value { "true" } else { "false" });
+        self.put(if value { "true" } else { "false" });
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
@@ -141,56 +145,52 @@ impl Visit for Fields {
             return;
         }
         self.key(field);
-        self.line.push('"');
+        self.put("\"");
         // Escaped as it is written: no intermediate String.
-        let _ = write!(Escaper(&mut self.line), "{value:?}");
-        self.line.push('"');
+        let _ = write!(Escaper(&mut self.out), "{value:?}");
+        self.put("\"");
     }
 }
 
 /// A JSON string, quoted and escaped as `serde_json` does.
-fn push_str(line: &mut String, s: &str) {
-    line.push('"');
-    let _ = Escaper(line).write_str(s);
-    line.push('"');
+fn push_str(out: &mut impl fmt::Write, s: &str) {
+    let _ = out.write_char('"');
+    let _ = Escaper(&mut *out).write_str(s);
+    let _ = out.write_char('"');
 }
 
 /// Escapes what is written through it: `"`, `\` and the control characters.
-struct Escaper<'a>(&'a mut String);
+struct Escaper<W>(W);
 
-impl fmt::Write for Escaper<'_> {
+impl<W: fmt::Write> fmt::Write for Escaper<W> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let mut rest = s;
         while let Some(i) = rest.find(|c: char| c == '"' || c == '\\' || c < ' ') {
-            self.0.push_str(&rest[..i]);
-            let c = rest.as_bytes()[i];
-            match c {
-                b'"' => self.0.push_str("\\\""),
-                b'\\' => self.0.push_str("\\\\"),
-                b'\n' => self.0.push_str("\\n"),
-                b'\r' => self.0.push_str("\\r"),
-                b'\t' => self.0.push_str("\\t"),
-                0x08 => self.0.push_str("\\b"),
-                0x0c => self.0.push_str("\\f"),
-                _ => {
-                    let _ = write!(self.0, "\\u{c:04x}");
-                }
+            self.0.write_str(&rest[..i])?;
+            match rest.as_bytes()[i] {
+                b'"' => self.0.write_str("\\\"")?,
+                b'\\' => self.0.write_str("\\\\")?,
+                b'\n' => self.0.write_str("\\n")?,
+                b'\r' => self.0.write_str("\\r")?,
+                b'\t' => self.0.write_str("\\t")?,
+                0x08 => self.0.write_str("\\b")?,
+                0x0c => self.0.write_str("\\f")?,
+                c => write!(self.0, "\\u{c:04x}")?,
             }
             rest = &rest[i + 1..];
         }
-        self.0.push_str(rest);
-        Ok(())
+        self.0.write_str(rest)
     }
 }
 
 /// `2026-12-01T21:33:46.567683Z`: UTC, microseconds, like `tracing_subscriber`'s clock.
-fn push_timestamp(line: &mut String, now: SystemTime) {
+fn push_timestamp(out: &mut impl fmt::Write, now: SystemTime) {
     let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = since.as_secs();
     let (days, of_day) = (secs / 86_400, secs % 86_400);
     let (year, month, day) = civil_from_days(days);
     let _ = write!(
-        line,
+        out,
         "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
         of_day / 3600,
         of_day / 60 % 60,
