@@ -32,7 +32,9 @@ struct Shared {
     pending: Mutex<Vec<u8>>,
     /// Signalled when the first line of a batch arrives.
     arrived: Condvar,
-    out: Mutex<Box<dyn Write + Send>>,
+    /// The output, and the buffer the last batch was written from (swapped with `pending`, so
+    /// that batches reuse two buffers instead of allocating one each).
+    out: Mutex<(Box<dyn Write + Send>, Vec<u8>)>,
     /// False when the flusher thread could not start.
     batched: std::sync::atomic::AtomicBool,
 }
@@ -59,7 +61,7 @@ impl LogWriter {
         let shared = Arc::new(Shared {
             pending: Mutex::new(Vec::with_capacity(64 * 1024)),
             arrived: Condvar::new(),
-            out: Mutex::new(out),
+            out: Mutex::new((out, Vec::with_capacity(64 * 1024))),
             batched: std::sync::atomic::AtomicBool::new(true),
         });
         let flusher = Arc::clone(&shared);
@@ -118,14 +120,16 @@ impl Shared {
     }
 
     fn write_pending(&self) {
-        let mut out = lock(&self.out);
-        let batch = std::mem::replace(&mut *lock(&self.pending), Vec::with_capacity(64 * 1024));
+        let mut guard = lock(&self.out);
+        let (out, batch) = &mut *guard;
+        std::mem::swap(batch, &mut *lock(&self.pending));
         if batch.is_empty() {
             return;
         }
         // Like tracing's own writer: a log that cannot be written is not worth failing for.
-        let _ = out.write_all(&batch);
+        let _ = out.write_all(batch);
         let _ = out.flush();
+        batch.clear();
     }
 }
 
