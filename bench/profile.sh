@@ -3,10 +3,12 @@
 # access log at info), a load from core 1, `perf record -e cpu-clock` on the gateway for
 # SECONDS_PROFILED, then the samples grouped by what they do, and the top symbols.
 #   handshakes: full mTLS handshakes (no resumption, one GET each), 16 at a time;
-#   requests:   keep-alive POSTs of 1 KiB on 16 mTLS connections (the small-request path).
+#   requests:   keep-alive POSTs of 1 KiB on 16 mTLS connections (the small-request path);
+#   h2:         POSTs of 1 KiB on 16 HTTP/2 mTLS connections x 64 streams (HTTP/1.1 upstream).
 # Hardware counters are not available on this VM; cpu-clock sampling is. perf.data is kept.
+# CALL_GRAPH=dwarf,16384 follows calls through libc (memcpy, malloc) at a larger perf.data.
 #
-#   bench/profile.sh handshakes|requests      # needs perf (linux-perf), taskset
+#   bench/profile.sh handshakes|requests|h2      # needs perf (linux-perf), taskset
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,7 +18,8 @@ MODE=${1:-handshakes}
 case $MODE in
     handshakes) LOAD=(handshakes --concurrency 16 --no-verify-server) ;;
     requests) LOAD=(requests --connections 16 --body-size 1024 --warmup 0s) ;;
-    *) echo "usage: $0 handshakes|requests" >&2; exit 2 ;;
+    h2) LOAD=(requests --http2 --connections 16 --streams 64 --body-size 1024 --warmup 0s) ;;
+    *) echo "usage: $0 handshakes|requests|h2" >&2; exit 2 ;;
 esac
 PKI="$ROOT/certs-test/pki"
 TMP=$(mktemp -d /tmp/gw-profile.XXXXXX)
@@ -45,7 +48,8 @@ listeners:
 clients:
   sas-recette: {cn: sas-agregateur-recette, ou: "499700234190004"}
 upstreams:
-  bench: {url: "http://127.0.0.1:$UP_PORT"}
+  # Room for the 1,024 h2 streams in flight: without it the pool churns (as in bench/run.sh).
+  bench: {url: "http://127.0.0.1:$UP_PORT", pool: {max_idle_per_host: 1024}}
 routes:
   - {name: sas-bench, path_prefix: /sas, handler: proxy, upstream: bench, allowed_clients: [sas-recette]}
 admin: {bind: "127.0.0.1:$ADMIN_PORT"}
@@ -63,7 +67,7 @@ taskset -c 1 "$B/loadgen" "${LOAD[@]}" --target "127.0.0.1:$GW_PORT" \
     --server-name localhost >"$TMP/load.out" 2>&1 &
 LG=$!
 sleep 2
-perf record -q -e cpu-clock -F 1999 -g -o "$TMP/perf.data" -p "$GW" -- sleep "$SECONDS_PROFILED" 2>/dev/null
+perf record -q -e cpu-clock -F 1999 --call-graph "${CALL_GRAPH:-fp}" -o "$TMP/perf.data" -p "$GW" -- sleep "$SECONDS_PROFILED" 2>/dev/null
 wait "$LG"
 
 echo "Gateway: $GW_DESC (release, one worker thread on core 0; loadgen on core 1)."
@@ -81,7 +85,7 @@ perf report -i "$TMP/perf.data" --no-children --sort dso,symbol --stdio -g none 
         else if (sym ~ /sha512|sha256|SHA|hmac|HMAC/) c = "SHA-2 / HMAC (transcript, HKDF)"
         else if (sym ~ /aes|gcm|GCM|AES/) c = "AES-GCM"
         else if (dso ~ /libc/) c = "libc (malloc, memcpy)"
-        else if (sym ~ /webpki|der::|x509|untrusted/) c = "webpki / certificate parsing"
+        else if (sym ~ /webpki|(^|[^a-z])der::|x509|untrusted/) c = "webpki / certificate parsing"
         else if (sym ~ /rustls/) c = "rustls"
         share[c] += p
     } END { for (k in share) printf "| %s | %.1f %% |\n", k, share[k] }' | sort -t'|' -k3 -rn

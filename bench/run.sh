@@ -14,7 +14,7 @@
 #   no client OCSP); figure `handshakes-rev`, and BENCH_FIGURES defaults to
 #   `handshakes handshakes-rev`, so one run gives the cost),
 #   BENCH_FIGURES (default: all but handshakes-rev, i.e. handshakes handshakes-resumed req-1k
-#   req-100k h2-1k idle-h1 idle-h2: one run, one table).
+#   req-100k h2-1k idle-h1 idle-h2 handshakes-openssl req-1k-openssl: one run, one table).
 # Figures:
 #   handshakes          full mTLS handshakes (no resumption anywhere), one GET each;
 #   handshakes-rev      the same on the revocation listeners (BENCH_REVOCATION=on);
@@ -28,6 +28,7 @@
 #                       on a fresh proxy process per run, BENCH_IDLE_CONNECTIONS connections
 #                       opened (one request each), held, closed; memory before, while open, and
 #                       3 s after closing.
+#   *-openssl           handshakes and req-1k with an OpenSSL client: bench/openssl_client.sh.
 # Peer configs (resumption, revocation, logging of each): bench/peers.sh.
 #
 # Layout on a 2-core machine: the proxy under test on core 0 (taskset -c 0), the load generator
@@ -51,7 +52,7 @@ IDLE_N=${BENCH_IDLE_CONNECTIONS:-10000}
 UP_POOL=${BENCH_UPSTREAM_POOL:-$((H2_CONNS * H2_STREAMS))}
 ACCESS_LOG=${BENCH_ACCESS_LOG:-on}
 REVOCATION=${BENCH_REVOCATION:-off}
-ALL_FIGURES="handshakes handshakes-resumed req-1k req-100k h2-1k idle-h1 idle-h2"
+ALL_FIGURES="handshakes handshakes-resumed req-1k req-100k h2-1k idle-h1 idle-h2 handshakes-openssl req-1k-openssl"
 if [[ $REVOCATION == on ]]; then FIGURES=${BENCH_FIGURES:-handshakes handshakes-rev}; else FIGURES=${BENCH_FIGURES:-$ALL_FIGURES}; fi
 has_fig() { [[ " $FIGURES " == *" $1 "* ]]; }
 for fig in $FIGURES; do
@@ -67,6 +68,8 @@ PROXY_CPU=0 LOAD_CPU=1
 source "$ROOT/bench/lib.sh"
 # shellcheck source=bench/peers.sh
 source "$ROOT/bench/peers.sh"
+# shellcheck source=bench/openssl_client.sh
+source "$ROOT/bench/openssl_client.sh"
 
 # Every idle connection is a socket in loadgen and in the proxy: raise the fd limit (inherited
 # by all children) as far as the hard limit allows.
@@ -106,7 +109,7 @@ install_pkg() { # command package…: installs the first package apt knows, if c
     apt-get update -qq
     for pkg in "$@"; do
         if apt-cache show "$pkg" >/dev/null 2>&1; then
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null
             return 0
         fi
     done
@@ -286,6 +289,8 @@ if [[ $KINDS != main ]]; then
         jq -c --arg l "$gw_listener" '[.[$l].crls[] | {issuer, entries}]')"
 fi
 
+openssl_client_setup # the OpenSSL client figures' TLS client and checks (bench/openssl_client.sh)
+
 # --- 6. measure ------------------------------------------------------------------------------
 # Sum of utime+stime (clock ticks, all threads) of the given pids.
 cpu_ticks() {
@@ -404,6 +409,7 @@ for rep in $(seq "$REPS"); do
         for peer in $PEERS; do
             case $fig in
                 idle-*) run_idle "$peer" "$fig" "$rep" ;;
+                *-openssl) run_openssl "$peer" "$fig" "$rep" ;;
                 *) run_one "$peer" "$fig" "$rep" ;;
             esac
         done
@@ -431,4 +437,5 @@ if has_fig idle-h1 || has_fig idle-h2; then
         "mTLS keep-alive connections from one address (one request each); RSS/PSS of the proxy's processes (nginx:" \
         "master+worker) 2 s after all are open minus before, per connection; after close: 3 s after they are closed."
 fi
+openssl_client_describe
 python3 "$ROOT/bench/summary.py" "$RESULTS"

@@ -18,13 +18,22 @@ FIGURES = [("handshakes", "full mTLS handshakes"),
            ("req-100k", "keep-alive POST 100 KiB"),
            ("h2-1k", "HTTP/2 POST 1 KiB"),
            ("idle-h1", "idle mTLS connections, HTTP/1.1"),
-           ("idle-h2", "idle mTLS connections, HTTP/2")]
+           ("idle-h2", "idle mTLS connections, HTTP/2"),
+           # bench/openssl_client.sh: the same kinds of load from an OpenSSL client (the title
+           # gets the client's name from the results).
+           ("handshakes-openssl", "OpenSSL client: full mTLS handshakes"),
+           ("req-1k-openssl", "OpenSSL client: keep-alive POST 1 KiB")]
 MIN_RESUMED = 0.9
 
 # (label, key, better is, with ratios)
 LOAD_ROWS = [("rate (/s)", "rate_per_s", "higher", True), ("p50 (ms)", "p50_ms", "lower", True),
              ("p99 (ms)", "p99_ms", "lower", True), ("proxy CPU per op (µs)", "cpu_us_per_op", "lower", True),
              ("proxy core busy", "core_util", "info", False)]
+# The OpenSSL client's own CPU (s_time; ab, or wrk + its TLS client): near 100 % of the load core with the
+# proxy core below ~90 % busy means the client, not the proxy, set the rate.
+OPENSSL_ROWS = [("OpenSSL client CPU per op (µs)", "client_cpu_us_per_op", "info", False),
+                ("OpenSSL client core busy", "client_util", "info", False)]
+MIN_CORE_BUSY = 0.9
 RESUMED_ROW = ("resumed handshakes (but each worker's first)", "resumed_frac", "≥ 90 %", False)
 IDLE_ROWS = [("connections open", "ready", "info", False),
              ("RSS per connection (KiB)", "rss_per_conn_kib", "lower", True),
@@ -58,13 +67,16 @@ def derive(r):
     ops = r["ops"] + r.get("warmup_ops", 0)
     r["cpu_us_per_op"] = 1e6 * r["proxy_cpu_s"] / ops if ops else float("nan")
     r["core_util"] = r["proxy_cpu_s"] / r["wall_s"]
+    if "client_cpu_s" in r:
+        r["client_cpu_us_per_op"] = 1e6 * r["client_cpu_s"] / ops if ops else float("nan")
+        r["client_util"] = r["client_cpu_s"] / r["wall_s"]
     r["resumed_frac"] = resumed_counts(r)[0] / resumable(r) if resumable(r) else float("nan")
 
 
 def fmt(key, v):
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
-    if key in ("core_util", "resumed_frac"):
+    if key in ("core_util", "resumed_frac", "client_util"):
         return f"{v:.0%}"
     if key == "ready":
         return f"{v:.0f}"
@@ -99,6 +111,10 @@ def main(path):
             rows = IDLE_ROWS
         else:
             rows = LOAD_ROWS + ([RESUMED_ROW] if fig == "handshakes-resumed" else [])
+            if fig.endswith("-openssl"):
+                rows = rows + OPENSSL_ROWS
+                clients = sorted({r.get("client", "?") for p in PEERS for r in runs[(fig, p)]})
+                title = f"{title} ({', '.join(clients)})"
         for name, key, better, ratios in rows:
             g, n, h = (med(fig, p, key) for p in PEERS)
             rn, rh = (ratio(g, n), ratio(g, h)) if ratios else ("", "")
@@ -145,8 +161,20 @@ def main(path):
         if fig == "handshakes-resumed" and not resumed >= MIN_RESUMED * could:
             warnings.append(f"RESUMPTION: {peer} resumed {resumed} of {could} handshakes that could "
                             f"(< {MIN_RESUMED:.0%}): its handshakes-resumed row does not measure resumption")
-        elif fig in ("handshakes", "handshakes-rev") and resumed:
+        elif fig in ("handshakes", "handshakes-rev", "handshakes-openssl") and resumed:
             warnings.append(f"{fig} {peer}: {resumed} resumed handshakes in a full-handshake figure")
+        if fig.endswith("-openssl") and statistics.median(r["core_util"] for r in rs) < MIN_CORE_BUSY:
+            warnings.append(f"{fig} {peer}: the proxy core was busy only "
+                            f"{statistics.median(r['core_util'] for r in rs):.0%} (median), so it did not set the rate "
+                            f"(load core: the OpenSSL client {rs[0].get('client', '?')} "
+                            f"{statistics.median(r.get('client_util', math.nan) for r in rs):.0%}, plus the upstream and "
+                            f"any other work); compare CPU per op, not rates")
+        if fig == "handshakes-openssl":
+            checks[-1] += (f" s_time processes failed {sum(r.get('failed_processes', 0) for r in rs)}"
+                           f" access log 200 {[r.get('log_200') for r in rs]} other {[r.get('log_other') for r in rs]}"
+                           f" bytes/conn {[round(r.get('bytes_per_conn', 0)) for r in rs]}")
+        if any(r.get("tls") for r in rs):  # ab reports the protocol and suite it negotiated
+            checks[-1] += f" TLS {sorted({r.get('tls') or '-' for r in rs})}"
     print("Per run rates and sanity counters:")
     for c in checks:
         print("  " + c)
