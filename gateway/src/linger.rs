@@ -26,7 +26,9 @@ pub(crate) async fn close(mut stream: TcpStream) {
         return;
     }
     let drain = async {
-        let mut buf = [0u8; 4096];
+        // On the heap: this future is part of every connection's task, which is as large as
+        // its largest state for the connection's whole life (an array here cost 4 KiB each).
+        let mut buf = vec![0u8; 4096];
         let mut total = 0usize;
         while total < LINGER_BYTES {
             match stream.read(&mut buf).await {

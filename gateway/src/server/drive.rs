@@ -109,7 +109,7 @@ impl Watch<'_> {
     /// timeout or shutdown (what hyper's graceful close of an idle connection does).
     pub(super) async fn park(
         &self,
-        io: &mut WatchedIo<tokio_rustls::server::TlsStream<TcpStream>>,
+        io: &mut WatchedIo<Box<tokio_rustls::server::TlsStream<TcpStream>>>,
     ) -> bool {
         loop {
             let wait = match self.activity.check(self.timeouts) {
