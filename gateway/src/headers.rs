@@ -120,6 +120,9 @@ pub(crate) fn prepare_request(headers: &mut HeaderMap, ctx: &RequestContext, rou
     remove_hop_by_hop_and(headers, |k| {
         is_stripped(k.as_str()) || route.strip.contains(k)
     });
+    // Room for what is added below at once: growing the map one insert at a time rehashes it
+    // (it showed in the HTTP/2 profile, whose decoded maps are sized for the caller's headers).
+    headers.reserve(ctx.conn.connection_headers.len() + 6);
     for (name, value) in &ctx.conn.connection_headers {
         headers.insert(name.clone(), value.clone());
     }
@@ -234,6 +237,21 @@ pub(crate) fn prepare_response(headers: &mut HeaderMap) {
     remove_hop_by_hop_and(headers, |_| false);
 }
 
+/// Gives each header value an allocation of its own. hyper parses an upstream's response
+/// without copying: every value is a slice of the connection's 8 KiB read buffer, and the
+/// buffer lives while any of them does. An HTTP/2 connection keeps the values it sends in its
+/// HPACK table for its whole life, so without a copy each idle HTTP/2 connection held a whole
+/// read buffer of some upstream connection (8 KiB, measured with heaptrack).
+pub(crate) fn unshare_values(headers: &mut HeaderMap) {
+    for value in headers.values_mut() {
+        // A valid value's bytes are valid again.
+        if let Ok(mut copy) = HeaderValue::from_bytes(value.as_bytes()) {
+            copy.set_sensitive(value.is_sensitive());
+            *value = copy;
+        }
+    }
+}
+
 /// Encodes a value for a header: visible ASCII and spaces pass, anything else (and `%`) is
 /// percent-encoded as UTF-8.
 pub(crate) fn encode(value: &str) -> HeaderValue {
@@ -290,6 +308,37 @@ fn new_uuid() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unshared_values_keep_their_bytes_and_no_longer_point_into_the_read_buffer() {
+        // As hyper parses a response: values are slices of one read buffer.
+        let buffer = bytes::Bytes::from(b"text/plain; charset=utf-8 secret-token".to_vec());
+        let range = buffer.as_ptr() as usize..buffer.as_ptr() as usize + buffer.len();
+        let mut headers = HeaderMap::new();
+        let shared = |r: std::ops::Range<usize>| {
+            HeaderValue::from_maybe_shared(buffer.slice(r)).expect("valid value")
+        };
+        headers.insert(header::CONTENT_TYPE, shared(0..25));
+        let mut token = shared(26..38);
+        token.set_sensitive(true);
+        headers.insert(header::AUTHORIZATION, token);
+        headers.append(header::VARY, shared(0..4));
+
+        unshare_values(&mut headers);
+
+        for value in headers.values() {
+            let at = value.as_bytes().as_ptr() as usize;
+            assert!(
+                !range.contains(&at),
+                "{value:?} still points into the buffer"
+            );
+        }
+        assert_eq!(headers[header::CONTENT_TYPE], "text/plain; charset=utf-8");
+        assert_eq!(headers[header::AUTHORIZATION], "secret-token");
+        assert!(headers[header::AUTHORIZATION].is_sensitive());
+        assert!(!headers[header::CONTENT_TYPE].is_sensitive());
+        assert_eq!(headers[header::VARY], "text");
+    }
 
     #[test]
     fn other_proxies_identity_conventions_are_stripped() {
