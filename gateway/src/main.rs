@@ -4,15 +4,21 @@
 /// jemalloc rather than glibc's malloc, for the binary only (the library and its tests keep the
 /// system allocator). With thousands of keep-alive connections, glibc keeps the memory of closed
 /// connections: it can only give back the top of a heap, and long-lived allocations interleave
-/// with the handshakes' short-lived ones. jemalloc returns unused pages (see [`tune_allocator`]).
+/// with the handshakes' short-lived ones. jemalloc returns unused pages (see `tune_allocator`).
+///
+/// The `system-allocator` feature keeps glibc's malloc instead, for heap profilers that hook it
+/// (heaptrack, valgrind): `cargo build --release -p gateway --features system-allocator`.
+#[cfg(not(feature = "system-allocator"))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> std::process::ExitCode {
+    #[cfg(not(feature = "system-allocator"))]
     tune_allocator();
     gateway::cli::main()
 }
 
+#[cfg(not(feature = "system-allocator"))]
 /// jemalloc purges unused ("dirty") pages as time passes, but only when some thread allocates or
 /// frees: after the last connection of a burst closes, an idle gateway would keep them. A
 /// background thread purges them without waiting for allocator activity.
@@ -44,4 +50,5 @@ fn tune_allocator() {
     }
 }
 
+#[cfg(not(feature = "system-allocator"))]
 const DIRTY_DECAY_MS: isize = 1000;
