@@ -26,6 +26,7 @@ TMP=$(mktemp -d /tmp/gw-profile.XXXXXX)
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
 PIDS=()
+# shellcheck disable=SC2154 # p is the loop's own variable, assigned when the trap runs
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; echo "perf.data and logs in $TMP" >&2' EXIT
 
 log "building the gateway and loadgen (release, debug info kept)"
