@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Two gateway binaries, alternated on the same load: did a change move the CPU per request? On
+# this shared 2-core machine the speed drifts by 20-40 % within minutes, more than most changes
+# move a figure; alternating short runs and taking the median of the pairs' ratios cancels most
+# of the drift. Keep-alive POSTs of 1 KiB on 16 mTLS connections (loadgen), each binary on core 0
+# with one worker thread, loadgen and the upstream on core 1, access log on (JSON, to a file).
+#
+#   bench/ab.sh OLD_BINARY NEW_BINARY        # ROUNDS (10), SECS (3), MODE (h1 | h2: 16 x 64 streams)
+# Build an old commit with e.g.: git archive REV | tar -x -C /tmp/old && (cd /tmp/old &&
+#   CARGO_TARGET_DIR=/work/target-old cargo build --release -p gateway)
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OLD=$1 NEW=$2
+ROUNDS=${ROUNDS:-10} SECS=${SECS:-3} MODE=${MODE:-h1}
+PKI="$ROOT/certs-test/pki"
+LOADGEN=${CARGO_TARGET_DIR:-/work/target-bench}/release/loadgen
+(cd "$ROOT" && CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-bench} cargo build --release -q -p loadgen)
+TMP=$(mktemp -d /tmp/gw-ab.XXXXXX)
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+UP=$(free_port)
+taskset -c 1 "$LOADGEN" upstream --bind "127.0.0.1:$UP" >"$TMP/upstream.log" 2>&1 &
+UP_PID=$!
+trap 'kill "$UP_PID" 2>/dev/null || true' EXIT
+HZ=$(getconf CLK_TCK)
+if [[ $MODE == h2 ]]; then LOAD=(--http2 --connections 16 --streams 64); else LOAD=(--connections 16); fi
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+for round in $(seq 1 "$ROUNDS"); do
+    for which in old new; do
+        if [[ $which == old ]]; then bin=$OLD; else bin=$NEW; fi
+        port=$(free_port)
+        cat >"$TMP/gateway.yaml" <<YAML
+listeners:
+  - name: bench
+    bind: 127.0.0.1:$port
+    tls:
+      cert: $PKI/server.pem
+      key: $PKI/server.key
+      session_cache_size: 0
+      client_auth: {mode: required, trust_anchors: [$PKI/ca-bundle.pem]}
+    max_connections: 4096
+    max_connections_per_address: 4096
+clients:
+  sas-recette: {cn: sas-agregateur-recette, ou: "499700234190004"}
+upstreams:
+  bench: {url: "http://127.0.0.1:$UP", pool: {max_idle_per_host: 1024}}
+routes:
+  - {name: sas-bench, path_prefix: /sas, handler: proxy, upstream: bench, allowed_clients: [sas-recette]}
+logging: {format: json, level: info}
+YAML
+        TOKIO_WORKER_THREADS=1 taskset -c 0 "$bin" run --config "$TMP/gateway.yaml" >"$TMP/gateway-$which.log" 2>&1 &
+        gw=$!
+        sleep 1
+        taskset -c 1 "$LOADGEN" requests "${LOAD[@]}" --body-size 1024 --warmup 1s --duration "${SECS}s" \
+            --target "127.0.0.1:$port" --path /sas/bench --ca "$PKI/ca-bundle.pem" \
+            --cert "$PKI/clients/sas-recette.pem" --key "$PKI/clients/sas-recette.key" \
+            --server-name localhost >"$TMP/load.json" 2>/dev/null &
+        lg=$!
+        # The measured window only: after loadgen's warm-up, for its duration.
+        sleep 1.1
+        t0=$(ticks "$gw")
+        sleep "$SECS"
+        t1=$(ticks "$gw")
+        wait "$lg"
+        kill "$gw"
+        wait "$gw" 2>/dev/null || true
+        jq -c --arg which "$which" --argjson round "$round" --argjson ticks "$((t1 - t0))" \
+            --argjson hz "$HZ" --argjson secs "$SECS" \
+            '{round: $round, which: $which, rate: .rate_per_s, errors: .errors,
+              cpu_us_per_req: ($ticks * 1e6 / $hz / (.rate_per_s * $secs))}' \
+            <(head -n1 "$TMP/load.json") | tee -a "$TMP/results.jsonl"
+    done
+done
+jq -s -r 'group_by(.round) | map({r: (.[1].cpu_us_per_req / .[0].cpu_us_per_req)}) | map(.r) | sort
+    | "new/old CPU per request: median \(.[length / 2 | floor] * 1000 | round / 1000), range \(.[0] * 1000 | round / 1000)-\(.[-1] * 1000 | round / 1000) over \(length) pairs"' \
+    "$TMP/results.jsonl"
