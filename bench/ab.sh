@@ -13,11 +13,14 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OLD=$1 NEW=$2
 ROUNDS=${ROUNDS:-10} SECS=${SECS:-3} MODE=${MODE:-h1}
 PKI="$ROOT/certs-test/pki"
-LOADGEN=${CARGO_TARGET_DIR:-/work/target-bench}/release/loadgen
-(cd "$ROOT" && CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-bench} cargo build --release -q -p loadgen)
+TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-bench}
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+LOADGEN=$TARGET_DIR/release/loadgen
+log "building loadgen (release, target dir $TARGET_DIR)"
+(cd "$ROOT" && CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release -q -p loadgen)
 TMP=$(mktemp -d /tmp/gw-ab.XXXXXX)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-UP=$(free_port)
+read -r UP < <(free_ports 1)
 taskset -c 1 "$LOADGEN" upstream --bind "127.0.0.1:$UP" >"$TMP/upstream.log" 2>&1 &
 UP_PID=$!
 trap 'kill "$UP_PID" 2>/dev/null || true' EXIT
@@ -27,26 +30,8 @@ ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 for round in $(seq 1 "$ROUNDS"); do
     for which in old new; do
         if [[ $which == old ]]; then bin=$OLD; else bin=$NEW; fi
-        port=$(free_port)
-        cat >"$TMP/gateway.yaml" <<YAML
-listeners:
-  - name: bench
-    bind: 127.0.0.1:$port
-    tls:
-      cert: $PKI/server.pem
-      key: $PKI/server.key
-      session_cache_size: 0
-      client_auth: {mode: required, trust_anchors: [$PKI/ca-bundle.pem]}
-    max_connections: 4096
-    max_connections_per_address: 4096
-clients:
-  sas-recette: {cn: sas-agregateur-recette, ou: "499700234190004"}
-upstreams:
-  bench: {url: "http://127.0.0.1:$UP", pool: {max_idle_per_host: 1024}}
-routes:
-  - {name: sas-bench, path_prefix: /sas, handler: proxy, upstream: bench, allowed_clients: [sas-recette]}
-logging: {format: json, level: info}
-YAML
+        read -r port < <(free_ports 1)
+        single_listener_config "$port" "$UP" >"$TMP/gateway.yaml"
         TOKIO_WORKER_THREADS=1 taskset -c 0 "$bin" run --config "$TMP/gateway.yaml" >"$TMP/gateway-$which.log" 2>&1 &
         gw=$!
         sleep 1

@@ -13,8 +13,11 @@ for c in nginx:nginx-light wrk:wrk; do
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${c#*:}" >/dev/null
     fi
 done
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 TMP=$(mktemp -d /tmp/gw-floor.XXXXXX)
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+read -r PORT < <(free_ports 1)
 cat >"$TMP/nginx.conf" <<NGINX
 worker_processes 1;
 pid $TMP/nginx.pid;

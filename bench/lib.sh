@@ -1,3 +1,5 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # GW_SRC, GW_TARGET, GW_DESC are set for the scripts that source this file
 # Sourced by the bench scripts: which gateway sources to build and how to name them in a report.
 # Needs ROOT (the repository) and TARGET_DIR (the cargo target dir of the benches).
 
@@ -47,4 +49,33 @@ socks = [socket.socket() for _ in range(int(sys.argv[1]))]
 for s in socks:
     s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in socks])' "$1"
+}
+
+# single_listener_config GW_PORT UP_PORT [ADMIN_PORT]: the gateway YAML of the one-listener
+# measurements (profile.sh, ab.sh): the test PKI, client certificate required and pinned, no
+# resumption (every handshake full), one proxy route to the upstream, the JSON access log on.
+single_listener_config() {
+    local pki="$ROOT/certs-test/pki" admin=""
+    if [[ -n ${3:-} ]]; then admin="admin: {bind: \"127.0.0.1:$3\"}"; fi
+    cat <<YAML
+listeners:
+  - name: bench
+    bind: 127.0.0.1:$1
+    tls:
+      cert: $pki/server.pem
+      key: $pki/server.key
+      session_cache_size: 0
+      client_auth: {mode: required, trust_anchors: [$pki/ca-bundle.pem]}
+    max_connections: 4096
+    max_connections_per_address: 4096
+clients:
+  sas-recette: {cn: sas-agregateur-recette, ou: "499700234190004"}
+upstreams:
+  # Room for the 1,024 h2 streams in flight: without it the pool churns (as in bench/run.sh).
+  bench: {url: "http://127.0.0.1:$2", pool: {max_idle_per_host: 1024}}
+routes:
+  - {name: sas-bench, path_prefix: /sas, handler: proxy, upstream: bench, allowed_clients: [sas-recette]}
+logging: {format: json, level: info}
+$admin
+YAML
 }

@@ -35,27 +35,7 @@ export_gateway with-bench
 describe_gateway gateway mtls
 B="$GW_TARGET/release"
 read -r GW_PORT UP_PORT ADMIN_PORT < <(free_ports 3)
-cat >"$TMP/gateway.yaml" <<YAML
-listeners:
-  - name: bench
-    bind: 127.0.0.1:$GW_PORT
-    tls:
-      cert: $PKI/server.pem
-      key: $PKI/server.key
-      session_cache_size: 0
-      client_auth: {mode: required, trust_anchors: [$PKI/ca-bundle.pem]}
-    max_connections: 4096
-    max_connections_per_address: 4096
-clients:
-  sas-recette: {cn: sas-agregateur-recette, ou: "499700234190004"}
-upstreams:
-  # Room for the 1,024 h2 streams in flight: without it the pool churns (as in bench/run.sh).
-  bench: {url: "http://127.0.0.1:$UP_PORT", pool: {max_idle_per_host: 1024}}
-routes:
-  - {name: sas-bench, path_prefix: /sas, handler: proxy, upstream: bench, allowed_clients: [sas-recette]}
-admin: {bind: "127.0.0.1:$ADMIN_PORT"}
-logging: {format: json, level: info}
-YAML
+single_listener_config "$GW_PORT" "$UP_PORT" "$ADMIN_PORT" >"$TMP/gateway.yaml"
 taskset -c 1 "$B/loadgen" upstream --bind "127.0.0.1:$UP_PORT" >"$TMP/upstream.log" 2>&1 &
 PIDS+=($!)
 TOKIO_WORKER_THREADS=1 taskset -c 0 "$B/gateway" run --config "$TMP/gateway.yaml" >"$TMP/gateway.log" 2>&1 &
