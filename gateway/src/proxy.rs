@@ -42,7 +42,6 @@ pub(crate) async fn forward(
     ctx: &RequestContext,
 ) -> Result<Response<Body>, GatewayError> {
     let (mut parts, body) = req.into_parts();
-    let caller_version = parts.version;
     parts.uri = upstream_uri(&upstream.settings.url, &route.settings, &parts.uri)?;
     // The upstream side speaks HTTP/1.1 whatever the caller spoke.
     parts.version = http::Version::HTTP_11;
@@ -69,9 +68,6 @@ pub(crate) async fn forward(
     };
     let (mut parts, body) = response.into_parts();
     headers::prepare_response(&mut parts.headers);
-    if caller_version == http::Version::HTTP_2 {
-        headers::unshare_values(&mut parts.headers);
-    }
     if route.settings.strip_prefix {
         restore_prefix(&mut parts.headers, &route.settings.path_prefix);
     }

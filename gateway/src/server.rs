@@ -339,13 +339,20 @@ impl Connection {
             let info = Arc::clone(&info);
             let runtime = runtime.load_full();
             let activity = Arc::clone(&watched);
+            let http2 = req.version() == http::Version::HTTP_2;
             async move {
                 let req = req.map(|body| {
                     crate::body::Draining::with_end(body, move || activity.body_ended(number))
                 });
                 // Boxed: hyper keeps room for this future for the connection's life (HTTP/1.1),
                 // and the handler's state is kilobytes; a box per request is cheaper.
-                let response = Box::pin(routing::handle(runtime, info, req)).await;
+                let mut response = Box::pin(routing::handle(runtime, info, req)).await;
+                if http2 {
+                    // An HTTP/2 connection keeps what it sends in its HPACK table, for its life:
+                    // values of an upstream's response must not pin that upstream's read buffer
+                    // (whatever the handler: proxy, outbound, adapters).
+                    crate::headers::unshare_values(response.headers_mut());
+                }
                 Ok::<_, std::convert::Infallible>(
                     // The request counts as in flight until its response body ends or is dropped.
                     response.map(|body| Body::new(crate::body::Holding::new(body, guard))),
