@@ -10,6 +10,7 @@ mod raw;
 #[cfg(test)]
 mod reference;
 mod revocation;
+mod route;
 pub mod scan;
 mod signature;
 mod store;
