@@ -130,6 +130,8 @@ export_gateway
 describe_gateway gateway mtls
 LOADGEN="$TARGET_DIR/release/loadgen"
 GATEWAY="$GW_TARGET/release/gateway"
+# The crypto bound, measured in this run after each repetition of `handshakes` (bench/bound.sh).
+if has_fig handshakes; then BOUND_EXE=$(CARGO_TARGET_DIR="$TARGET_DIR" "$ROOT/bench/bound.sh" build); fi
 
 # The newer figures need loadgen modes: fail now rather than after minutes of measurements.
 missing=()
@@ -413,6 +415,11 @@ for rep in $(seq "$REPS"); do
                 *) run_one "$peer" "$fig" "$rep" ;;
             esac
         done
+        if [[ $fig == handshakes ]]; then
+            "$ROOT/bench/bound.sh" measure "$BOUND_EXE" "$PROXY_CPU" |
+                jq -c --argjson rep "$rep" '. + {figure: "bound", peer: "-", rep: $rep}' >>"$RESULTS"
+            log "crypto bound: $(tail -n1 "$RESULTS" | jq .bound_us) µs"
+        fi
     done
 done
 

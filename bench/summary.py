@@ -55,6 +55,8 @@ def resumable(r):
 
 
 def derive(r):
+    if r["figure"] == "bound":  # bench/bound.sh: the crypto bound, no load
+        return
     if r["figure"].startswith("idle-"):
         n = r.get("ready") or float("nan")
         base, opened, closed = r["mem_base"], r["mem_open"], r["mem_closed"]
@@ -93,6 +95,9 @@ def main(path):
             derive(r)
             runs[(r["figure"], r["peer"])].append(r)
 
+    bounds = runs.pop(("bound", "-"), [])
+    bound = statistics.median(b["bound_us"] for b in bounds) if bounds else None
+
     def med(fig, peer, key):
         vals = [r[key] for r in runs[(fig, peer)] if r.get(key) is not None]
         return statistics.median(vals) if vals else float("nan")
@@ -119,7 +124,19 @@ def main(path):
             g, n, h = (med(fig, p, key) for p in PEERS)
             rn, rh = (ratio(g, n), ratio(g, h)) if ratios else ("", "")
             print(f"| {title} | {name} | {fmt(key, g)} | {fmt(key, n)} | {fmt(key, h)} | {rn} | {rh} | {better} |")
+        if fig == "handshakes" and bounds:
+            # Each peer's median CPU per handshake against the bound measured in the same run.
+            shares = [bound / med(fig, p, "cpu_us_per_op") for p in PEERS]
+            print(f"| {title} | crypto bound, this run (µs) | {bound:.0f} | {bound:.0f} | {bound:.0f} |  |  | info |")
+            print(f"| {title} | bound ÷ proxy CPU per op | " + " | ".join(f"{x:.0%}" for x in shares)
+                  + " |  |  | higher |")
     print()
+    if bounds:
+        parts = {k: statistics.median(b["parts_us"][k] for b in bounds) for k in bounds[0]["parts_us"]}
+        print(f"Crypto bound per full handshake (bench/bound.sh, on the proxies' core after each repetition of "
+              f"`handshakes`): median {bound:.1f} µs, runs {[round(b['bound_us'], 1) for b in bounds]}; parts (medians): "
+              + "; ".join(f"{k} {v:.1f}" for k, v in sorted(parts.items())))
+        print()
 
     if runs[("handshakes-rev", "gateway")] and runs[("handshakes", "gateway")]:
         cost = {p: med("handshakes-rev", p, "cpu_us_per_op") - med("handshakes", p, "cpu_us_per_op") for p in PEERS}
