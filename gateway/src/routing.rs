@@ -218,9 +218,12 @@ pub(crate) async fn handle(
         Ok(response) => (response, None),
         Err(e) => (refusal(route.as_deref(), &e, &request_id), Some(e)),
     };
-    response
-        .headers_mut()
-        .insert("x-request-id", headers::encode(&request_id));
+    let mut id = headers::encode(&request_id);
+    // Unique to this response: HPACK (HTTP/2) would add it to the connection's table, where it is
+    // never used again and evicts entries that are. Sent as a never-indexed literal instead;
+    // HTTP/1.1 ignores the flag.
+    id.set_sensitive(true);
+    response.headers_mut().insert("x-request-id", id);
     if version == http::Version::HTTP_11
         && runtime.draining.load(std::sync::atomic::Ordering::Relaxed)
     {
