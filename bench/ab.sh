@@ -26,7 +26,6 @@ UP_PID=$!
 trap 'kill "$UP_PID" 2>/dev/null || true' EXIT
 HZ=$(getconf CLK_TCK)
 if [[ $MODE == h2 ]]; then LOAD=(--http2 --connections 16 --streams 64); else LOAD=(--connections 16); fi
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 for round in $(seq 1 "$ROUNDS"); do
     for which in old new; do
         if [[ $which == old ]]; then bin=$OLD; else bin=$NEW; fi
@@ -42,9 +41,9 @@ for round in $(seq 1 "$ROUNDS"); do
         lg=$!
         # The measured window only: after loadgen's warm-up, for its duration.
         sleep 1.1
-        t0=$(ticks "$gw")
+        t0=$(cpu_ticks "$gw")
         sleep "$SECS"
-        t1=$(ticks "$gw")
+        t1=$(cpu_ticks "$gw")
         wait "$lg"
         kill "$gw"
         wait "$gw" 2>/dev/null || true
@@ -55,6 +54,8 @@ for round in $(seq 1 "$ROUNDS"); do
             <(head -n1 "$TMP/load.json") | tee -a "$TMP/results.jsonl"
     done
 done
-jq -s -r 'group_by(.round) | map({r: (.[1].cpu_us_per_req / .[0].cpu_us_per_req)}) | map(.r) | sort
-    | "new/old CPU per request: median \(.[length / 2 | floor] * 1000 | round / 1000), range \(.[0] * 1000 | round / 1000)-\(.[-1] * 1000 | round / 1000) over \(length) pairs"' \
+jq -s -r 'def r3: . * 1000 | round / 1000;
+    group_by(.round) | map(.[1].cpu_us_per_req / .[0].cpu_us_per_req) | sort
+    | (if length % 2 == 0 then (.[length / 2 - 1] + .[length / 2]) / 2 else .[length / 2 | floor] end) as $median
+    | "new/old CPU per request: median \($median | r3), range \(.[0] | r3)-\(.[-1] | r3) over \(length) pairs, \(map(select(. < 1)) | length) below 1"' \
     "$TMP/results.jsonl"

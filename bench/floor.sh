@@ -8,14 +8,11 @@
 #   bench/floor.sh            # needs nginx and wrk (installed if missing, as root)
 set -euo pipefail
 SECONDS_MEASURED=${SECONDS_MEASURED:-6}
-for c in nginx:nginx-light wrk:wrk; do
-    if ! command -v "${c%%:*}" >/dev/null; then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${c#*:}" >/dev/null
-    fi
-done
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
+install_pkg nginx nginx-light nginx
+install_pkg wrk wrk
 TMP=$(mktemp -d /tmp/gw-floor.XXXXXX)
 read -r PORT < <(free_ports 1)
 cat >"$TMP/nginx.conf" <<NGINX
@@ -33,10 +30,9 @@ taskset -c 0 "$NGINX_BIN" -c "$TMP/nginx.conf" -p "$TMP"
 trap 'kill "$(cat "$TMP/nginx.pid")" 2>/dev/null || true' EXIT
 sleep 0.5
 worker=$(pgrep -P "$(cat "$TMP/nginx.pid")")
-ticks() { awk '{print $14 + $15}' "/proc/$worker/stat"; }
-t0=$(ticks)
+t0=$(cpu_ticks "$worker")
 out=$(taskset -c 1 wrk -t1 -c16 -d"${SECONDS_MEASURED}s" -H "Connection: close" "http://127.0.0.1:$PORT/")
-t1=$(ticks)
+t1=$(cpu_ticks "$worker")
 n=$(awk '/requests in/ {print $1}' <<<"$out")
 hz=$(getconf CLK_TCK)
 echo "$out" | grep -E "requests in|Requests/sec|Socket errors" || true

@@ -79,3 +79,24 @@ logging: {format: json, level: info}
 $admin
 YAML
 }
+
+install_pkg() { # command package…: installs the first package apt knows, if command is missing
+    local cmd=$1 pkg
+    shift
+    command -v "$cmd" >/dev/null && return 0
+    log "installing $cmd"
+    apt-get update -qq
+    for pkg in "$@"; do
+        if apt-cache show "$pkg" >/dev/null 2>&1; then
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null
+            return 0
+        fi
+    done
+}
+
+# Sum of utime+stime (clock ticks, all threads) of the given pids.
+cpu_ticks() {
+    local t=0 p
+    for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+    echo "$t"
+}
